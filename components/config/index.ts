@@ -1,0 +1,477 @@
+/**
+ * Stack configuration: the typed model, its defaults, and validation.
+ *
+ * Everything host- or environment-specific comes from stack config (`Pulumi.<stack>.yaml`). `resolveConfig` is pure:
+ * it takes the raw key/value strings exactly as the Pulumi engine hands them to the program and returns either a
+ * typed `ClusterConfig` or one message per problem, each naming the key and the fix. `index.ts` calls it before any
+ * resource is registered, and the offline plan calls it to print the same errors and warnings.
+ */
+import * as YAML from "yaml";
+import { cidrContains, cidrsOverlap, isDnsName, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./net";
+import { checkKubernetesVersion } from "./versions";
+
+export * from "./versions";
+
+/** The role a host plays in the cluster. */
+export type NodeRole = "control-plane" | "worker";
+
+/** One lab host as configured in `nodes`. */
+export interface NodeConfig {
+    /** Kubernetes node name (lowercase RFC 1123); also the prefix of every resource name for this host. */
+    readonly name: string;
+    /** Address the program reaches the host on over SSH (IPv4 address or DNS name). */
+    readonly host: string;
+    /** `control-plane` or `worker`. */
+    readonly role: NodeRole;
+    /** SSH port. */
+    readonly port: number;
+    /** SSH user (falls back to `sshUser`). Must be root or have password-less sudo. */
+    readonly user: string;
+    /** Pinned SSH host public key (`ssh-ed25519 AAAA…`); unpinned keys are not checked by the provider. */
+    readonly hostKey?: string;
+    /** IPv4 address the kubelet advertises (`--node-ip`); defaults to `host` when that is an IPv4 address. */
+    readonly nodeIp?: string;
+}
+
+/** The API server endpoint every component talks to (`controlPlaneEndpoint` in kubeadm terms). */
+export interface Endpoint {
+    /** IPv4 address or DNS name. */
+    readonly host: string;
+    /** TCP port. */
+    readonly port: number;
+}
+
+/** Validated, fully defaulted stack configuration. */
+export interface ClusterConfig {
+    /** Name of the cluster (kubeadm `clusterName`, kubeconfig cluster/context name). */
+    readonly clusterName: string;
+    /** Exact Kubernetes patch version without a leading `v`, e.g. `1.33.10`. */
+    readonly kubernetesVersion: string;
+    /** Pod CIDR (kubeadm `networking.podSubnet`; Cilium's cluster-pool uses the same block). */
+    readonly podSubnet: string;
+    /** Service CIDR (kubeadm `networking.serviceSubnet`). */
+    readonly serviceSubnet: string;
+    /** API server endpoint. */
+    readonly controlPlaneEndpoint: Endpoint;
+    /** Whether ordinary pods may run on control-plane nodes (the control-plane taint is left off). */
+    readonly schedulableControlPlane: boolean;
+    /** All hosts, in config order. */
+    readonly nodes: readonly NodeConfig[];
+    /** Default SSH user. */
+    readonly sshUser: string;
+}
+
+/** The result of resolving raw config: a typed config when there are no errors, plus warnings either way. */
+export interface ResolvedConfig {
+    /** Present only when `errors` is empty. */
+    readonly config?: ClusterConfig;
+    /** One message per problem, each naming the config key and the fix. */
+    readonly errors: readonly string[];
+    /** Things that work but deserve a look (untested versions, unpinned host keys, …). */
+    readonly warnings: readonly string[];
+}
+
+/** Raw config values as strings, keyed by the un-namespaced key (`nodes`, not `homelab:nodes`). */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+/** Facts about the environment the program runs in that validation needs. */
+export interface ConfigEnvironment {
+    /** Whether an SSH private key is configured (`sshPrivateKey`); its value never enters validation. */
+    readonly hasPrivateKey: boolean;
+    /** `SSH_AUTH_SOCK` of the process, used when no private key is configured. */
+    readonly sshAuthSock?: string;
+}
+
+/**
+ * Defaults for every optional key. `Pulumi.yaml` declares the same defaults for the CLI (a test keeps the two equal);
+ * the program applies them too so that tests and the offline plan behave like the CLI.
+ */
+export const CONFIG_DEFAULTS = {
+    // Newest 1.33 patch found: kubernetes.io/releases/1.33/ lists 1.33.10 (released 2026-03-19) as the latest
+    // patch of 1.33, the minor on both Cilium 1.18's e2e-tested list and Istio 1.31's supported window.
+    kubernetesVersion: "1.33.10",
+    clusterName: "homelab",
+    podSubnet: "10.244.0.0/16",
+    serviceSubnet: "10.96.0.0/12",
+    controlPlaneEndpoint: "",
+    schedulableControlPlane: "auto",
+    sshUser: "root",
+    sshPrivateKey: "",
+} as const;
+
+/** Every key this project reads. */
+export const CONFIG_KEYS = [
+    "kubernetesVersion",
+    "clusterName",
+    "podSubnet",
+    "serviceSubnet",
+    "controlPlaneEndpoint",
+    "nodes",
+    "schedulableControlPlane",
+    "sshUser",
+    "sshPrivateKey",
+] as const;
+
+const NODE_FIELDS = ["name", "host", "role", "port", "user", "hostKey", "nodeIp"] as const;
+const ROLES: readonly NodeRole[] = ["control-plane", "worker"];
+const API_SERVER_PORT = 6443;
+
+/** SSH host-key algorithms OpenSSH offers, as they appear in `known_hosts` and `ssh-keyscan` output. */
+const HOST_KEY_TYPES = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/** Thrown by `index.ts` when config is invalid; the message lists every problem. */
+export class ConfigError extends Error {
+    /** One message per problem. */
+    public readonly problems: readonly string[];
+
+    constructor(problems: readonly string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+        this.problems = problems;
+    }
+}
+
+/**
+ * Checks an OpenSSH public host key (`<type> <base64>`, optional comment): known algorithm, valid base64, and the
+ * algorithm name embedded in the key blob matching the declared one. Returns the problem, or undefined when valid.
+ */
+export function hostKeyProblem(hostKey: string): string | undefined {
+    const parts = hostKey.trim().split(/\s+/);
+    if (parts.length < 2) {
+        return 'is not "<type> <base64-key>"';
+    }
+    const [type, blob] = parts;
+    if (!HOST_KEY_TYPES.includes(type)) {
+        return `has unknown key type "${type}" (expected one of ${HOST_KEY_TYPES.join(", ")})`;
+    }
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0) {
+        return "has a key that is not valid base64";
+    }
+    const bytes = Buffer.from(blob, "base64");
+    const nameLength = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
+    const embedded = nameLength >= 0 && nameLength <= bytes.length - 4 ? bytes.subarray(4, 4 + nameLength).toString() : "";
+    if (embedded !== type) {
+        return `declares "${type}" but the key blob is ${embedded ? `"${embedded}"` : "not an SSH public key"}`;
+    }
+    return undefined;
+}
+
+/** Parses `host`, `host:port` or `[v6]:port`; returns the endpoint or the reason it is malformed. */
+function parseEndpoint(text: string): Endpoint | string {
+    const match = /^([^:]+)(?::(\d+))?$/.exec(text.trim());
+    if (!match) {
+        return 'is not "host" or "host:port" (IPv6 endpoints are not supported)';
+    }
+    const host = match[1];
+    const port = match[2] === undefined ? API_SERVER_PORT : Number(match[2]);
+    if (parseIpv4(host) === undefined && (!isDnsName(host) || /^[\d.]+$/.test(host))) {
+        return `has host "${host}", which is neither an IPv4 address nor a DNS name`;
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        return `has port ${match[2]}; use 1–65535`;
+    }
+    return { host, port };
+}
+
+function parseBoolean(text: string): boolean | undefined {
+    const lower = text.trim().toLowerCase();
+    return lower === "true" ? true : lower === "false" ? false : undefined;
+}
+
+/** Reads one node entry; pushes problems and returns the node when it is usable. */
+function parseNode(raw: unknown, index: number, sshUser: string, errors: string[]): NodeConfig | undefined {
+    const key = `nodes[${index}]`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        errors.push(`${key}: must be a mapping with name, host and role — e.g. {name: cp1, host: 192.0.2.10, role: control-plane}`);
+        return undefined;
+    }
+    const entry = raw as Record<string, unknown>;
+    const before = errors.length;
+    for (const field of Object.keys(entry)) {
+        if (!(NODE_FIELDS as readonly string[]).includes(field)) {
+            errors.push(`${key}.${field}: unknown field — use one of ${NODE_FIELDS.join(", ")}`);
+        }
+    }
+    const text = (field: string): string | undefined => {
+        const value = entry[field];
+        if (value === undefined || value === null) {
+            return undefined;
+        }
+        if (typeof value !== "string" && typeof value !== "number") {
+            errors.push(`${key}.${field}: must be a string — quote the value`);
+            return undefined;
+        }
+        return String(value).trim();
+    };
+    const name = text("name");
+    const host = text("host");
+    const role = text("role");
+    const portText = text("port");
+    const user = text("user");
+    const hostKey = text("hostKey");
+    const nodeIp = text("nodeIp");
+
+    if (!name) {
+        errors.push(`${key}.name: missing — give each node a unique Kubernetes node name, e.g. cp1`);
+    } else if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 63) {
+        errors.push(
+            `${key}.name: "${name}" is not a valid Kubernetes node name — use lowercase letters, digits and '-' ` +
+                "(at most 63 characters), e.g. worker-1",
+        );
+    }
+    if (!host) {
+        errors.push(`${key}.host: missing — set the host's SSH address, e.g. 192.0.2.10 or cp1.lab.example`);
+    } else if (parseIpv4(host) === undefined && (!isDnsName(host) || /^[\d.]+$/.test(host))) {
+        errors.push(`${key}.host: "${host}" is neither an IPv4 address nor a DNS name — use e.g. 192.0.2.10`);
+    }
+    if (!role) {
+        errors.push(`${key}.role: missing — use control-plane or worker`);
+    } else if (!(ROLES as readonly string[]).includes(role)) {
+        errors.push(`${key}.role: unknown role "${role}" — use control-plane or worker`);
+    }
+    let port = 22;
+    if (portText !== undefined) {
+        port = Number(portText);
+        if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+            errors.push(`${key}.port: "${portText}" is not a TCP port — use an integer 1–65535 (22 for standard SSH)`);
+        }
+    }
+    if (hostKey !== undefined) {
+        const problem = hostKeyProblem(hostKey);
+        if (problem) {
+            errors.push(
+                `${key}.hostKey: ${problem} — paste the key as printed by \`ssh-keyscan -t ed25519 ${host ?? "<host>"}\` ` +
+                    "without the leading host name",
+            );
+        }
+    }
+    if (nodeIp !== undefined && parseIpv4(nodeIp) === undefined) {
+        errors.push(`${key}.nodeIp: "${nodeIp}" is not an IPv4 address — use the address the kubelet should advertise`);
+    }
+    if (errors.length > before || !name || !host || !role) {
+        return undefined;
+    }
+    return {
+        name,
+        host,
+        role: role as NodeRole,
+        port,
+        user: user || sshUser,
+        ...(hostKey !== undefined ? { hostKey } : {}),
+        ...(nodeIp !== undefined ? { nodeIp } : {}),
+    };
+}
+
+/** The IPv4 address a node is known by inside the cluster, when one can be determined from config. */
+export function nodeAddress(node: NodeConfig): string | undefined {
+    return node.nodeIp ?? (parseIpv4(node.host) !== undefined ? node.host : undefined);
+}
+
+function parseNodes(text: string | undefined, sshUser: string, errors: string[]): NodeConfig[] {
+    const example = 'e.g. pulumi config set nodes \'[{"name":"cp1","host":"192.0.2.10","role":"control-plane"}]\'';
+    if (text === undefined || text.trim() === "") {
+        errors.push(`nodes: missing — list the lab hosts as a YAML or JSON array, ${example}`);
+        return [];
+    }
+    let parsed: unknown;
+    try {
+        parsed = YAML.parse(text);
+    } catch (err) {
+        errors.push(`nodes: not valid YAML/JSON (${(err as Error).message.split("\n")[0]}) — ${example}`);
+        return [];
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) {
+        errors.push(`nodes: must be a non-empty array of hosts — ${example}`);
+        return [];
+    }
+    return parsed
+        .map((entry, i) => parseNode(entry, i, sshUser, errors))
+        .filter((n): n is NodeConfig => n !== undefined);
+}
+
+function checkSubnet(key: string, text: string, errors: string[]): Ipv4Cidr | undefined {
+    const parsed = parseIpv4Cidr(text);
+    if (!parsed.ok) {
+        const fix = parsed.suggestion ? `use ${parsed.suggestion}` : "use an IPv4 CIDR such as 10.244.0.0/16";
+        errors.push(`${key}: "${text}" ${parsed.reason} — ${fix}`);
+        return undefined;
+    }
+    return parsed.cidr;
+}
+
+function findDuplicates(values: readonly string[]): string[] {
+    const seen = new Set<string>();
+    const dups = new Set<string>();
+    for (const v of values) {
+        (seen.has(v) ? dups : seen).add(v);
+    }
+    return [...dups];
+}
+
+/**
+ * Validates and defaults raw stack config. Pure: the same input always gives the same output, and nothing here
+ * touches Pulumi, the network or the file system.
+ */
+export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedConfig {
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    const get = (key: keyof typeof CONFIG_DEFAULTS): string => {
+        const value = raw[key];
+        return value === undefined ? CONFIG_DEFAULTS[key] : value.trim();
+    };
+
+    const version = checkKubernetesVersion(get("kubernetesVersion"));
+    if (version.error) {
+        errors.push(version.error);
+    }
+    if (version.warning) {
+        warnings.push(version.warning);
+    }
+
+    const clusterName = get("clusterName");
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName) || clusterName.length > 63) {
+        errors.push(`clusterName: "${clusterName}" must be a lowercase DNS label (letters, digits, '-'), e.g. homelab`);
+    }
+
+    const sshUser = get("sshUser");
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(sshUser)) {
+        errors.push(`sshUser: "${sshUser}" is not a valid login name — use the account you SSH in as, e.g. debian`);
+    }
+
+    const podSubnet = get("podSubnet");
+    const serviceSubnet = get("serviceSubnet");
+    const pods = checkSubnet("podSubnet", podSubnet, errors);
+    const services = checkSubnet("serviceSubnet", serviceSubnet, errors);
+    if (pods && services && cidrsOverlap(pods, services)) {
+        errors.push(
+            `podSubnet/serviceSubnet: ${podSubnet} and ${serviceSubnet} overlap — pick disjoint blocks, ` +
+                "e.g. podSubnet 10.244.0.0/16 with serviceSubnet 10.96.0.0/12",
+        );
+    }
+    if (pods && pods.prefix > 24) {
+        errors.push(`podSubnet: ${podSubnet} is smaller than one /24 per node — use a /16 such as 10.244.0.0/16`);
+    }
+
+    const nodes = parseNodes(raw.nodes, sshUser, errors);
+    for (const dup of findDuplicates(nodes.map((n) => n.name))) {
+        errors.push(`nodes: name "${dup}" is used by more than one node — node names must be unique`);
+    }
+    for (const dup of findDuplicates(nodes.map((n) => `${n.host}:${n.port}`))) {
+        errors.push(`nodes: host ${dup} is listed more than once — each host may appear once`);
+    }
+    for (const dup of findDuplicates(nodes.map(nodeAddress).filter((a): a is string => a !== undefined))) {
+        errors.push(`nodes: node address ${dup} is used by more than one node — set a distinct nodeIp per node`);
+    }
+
+    const controlPlanes = nodes.filter((n) => n.role === "control-plane");
+    const workers = nodes.filter((n) => n.role === "worker");
+    if (nodes.length > 0 && controlPlanes.length === 0) {
+        errors.push('nodes: no node has role "control-plane" — mark exactly one host as control-plane to run kubeadm init');
+    } else if (controlPlanes.length > 1) {
+        errors.push(
+            `nodes: ${controlPlanes.length} control-plane nodes (${controlPlanes.map((n) => n.name).join(", ")}) — ` +
+                "kubeadm init runs on exactly one; HA control planes are not supported yet, make the others workers",
+        );
+    }
+
+    for (const [i, node] of nodes.entries()) {
+        if (node.hostKey === undefined) {
+            warnings.push(
+                `nodes[${i}].hostKey: not set for ${node.name} — the SSH host key is not verified; pin it with ` +
+                    `the output of \`ssh-keyscan -t ed25519 ${node.host}\``,
+            );
+        }
+        const address = nodeAddress(node);
+        const ip = address === undefined ? undefined : parseIpv4(address);
+        if (ip === undefined) {
+            warnings.push(
+                `nodes[${i}].nodeIp: ${node.name} is reached by name (${node.host}) and has no nodeIp — the kubelet ` +
+                    "will pick its default-route address; set nodeIp on multi-NIC hosts",
+            );
+            continue;
+        }
+        for (const [key, block, text] of [["podSubnet", pods, podSubnet], ["serviceSubnet", services, serviceSubnet]] as const) {
+            if (block && cidrContains(block, ip)) {
+                errors.push(
+                    `${key}: ${text} contains node ${node.name}'s address ${address} — choose a ${key} that no lab ` +
+                        "host uses (pods and services must not shadow node addresses)",
+                );
+            }
+        }
+    }
+
+    let controlPlaneEndpoint: Endpoint | undefined;
+    const endpointText = get("controlPlaneEndpoint");
+    if (endpointText === "") {
+        const first = controlPlanes[0];
+        if (first) {
+            controlPlaneEndpoint = { host: nodeAddress(first) ?? first.host, port: API_SERVER_PORT };
+        }
+    } else {
+        const parsed = parseEndpoint(endpointText);
+        if (typeof parsed === "string") {
+            errors.push(`controlPlaneEndpoint: "${endpointText}" ${parsed} — e.g. 192.0.2.10:6443 or k8s.lab.example:6443`);
+        } else {
+            controlPlaneEndpoint = parsed;
+            const ip = parseIpv4(parsed.host);
+            for (const [key, block] of [["podSubnet", pods], ["serviceSubnet", services]] as const) {
+                if (ip !== undefined && block && cidrContains(block, ip)) {
+                    errors.push(`controlPlaneEndpoint: ${parsed.host} lies inside ${key} — use an address outside it`);
+                }
+            }
+        }
+    }
+
+    const schedulableText = get("schedulableControlPlane");
+    let schedulableControlPlane = workers.length === 0;
+    if (schedulableText.toLowerCase() !== "auto") {
+        const parsed = parseBoolean(schedulableText);
+        if (parsed === undefined) {
+            errors.push(`schedulableControlPlane: "${schedulableText}" — use true, false or auto (true when there is no worker)`);
+        } else {
+            schedulableControlPlane = parsed;
+            if (!parsed && workers.length === 0 && nodes.length > 0) {
+                warnings.push(
+                    "schedulableControlPlane: false with no worker node — only pods that tolerate the control-plane " +
+                        "taint will ever run; set it to auto or add a worker",
+                );
+            }
+        }
+    }
+
+    if (!env.hasPrivateKey && !env.sshAuthSock) {
+        warnings.push(
+            "sshPrivateKey: not set and SSH_AUTH_SOCK is empty — `pulumi up` cannot log in; run " +
+                "`pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519` or start ssh-agent",
+        );
+    }
+
+    if (errors.length > 0 || !controlPlaneEndpoint || !version.version) {
+        return { errors, warnings };
+    }
+    return {
+        config: {
+            clusterName,
+            kubernetesVersion: version.version,
+            podSubnet,
+            serviceSubnet,
+            controlPlaneEndpoint,
+            schedulableControlPlane,
+            nodes,
+            sshUser,
+        },
+        errors,
+        warnings,
+    };
+}

@@ -1,0 +1,135 @@
+/**
+ * kubeadm configuration documents (API `kubeadm.k8s.io/v1beta4`, read by kubeadm ≥ 1.31).
+ *
+ * Reference: https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/ — in particular
+ * `ClusterConfiguration.proxy.disabled` ("disable the kube-proxy addon during cluster initialization") and
+ * `InitConfiguration.skipPhases`. We set both: `skipPhases: [addon/kube-proxy]` is what the lab notes do by hand,
+ * and `proxy.disabled: true` is stored in the `kubeadm-config` ConfigMap, so later `kubeadm upgrade` runs keep
+ * kube-proxy off (kubernetes/kubeadm#1318, #3137).
+ */
+import * as YAML from "yaml";
+
+/** The CRI socket of containerd, which `prepare` installs. */
+export const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
+/** Token lifetime: joins mint their own right before joining, so the init token only needs to outlive the first run. */
+export const BOOTSTRAP_TOKEN_TTL = "1h0m0s";
+/** Placeholder used where a secret would go when rendering a document only to hash it. */
+export const REDACTED = "<redacted>";
+
+/** What the init configuration needs to know. */
+export interface InitConfigInput {
+    /** Kubernetes node name. */
+    readonly nodeName: string;
+    /** Address the kubelet and the API server advertise; omitted lets kubeadm pick the default-route address. */
+    readonly nodeIp?: string;
+    /** Exact version, `1.33.10`. */
+    readonly kubernetesVersion: string;
+    /** Cluster name. */
+    readonly clusterName: string;
+    /** `host:port` clients use to reach the API server. */
+    readonly controlPlaneEndpoint: string;
+    /** Host part of the endpoint, added to the API server certificate SANs. */
+    readonly endpointHost: string;
+    /** Pod CIDR. */
+    readonly podSubnet: string;
+    /** Service CIDR. */
+    readonly serviceSubnet: string;
+    /** Leave the control-plane taint off so ordinary pods schedule here. */
+    readonly schedulable: boolean;
+    /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
+    readonly token: string;
+}
+
+/** What a worker's join configuration needs to know. */
+export interface JoinConfigInput {
+    /** Kubernetes node name. */
+    readonly nodeName: string;
+    /** Address the kubelet advertises. */
+    readonly nodeIp?: string;
+    /** `host:port` of the API server. */
+    readonly apiServerEndpoint: string;
+    /** Bootstrap token (secret). */
+    readonly token: string;
+    /** `sha256:<hex>` of the cluster CA's public key (the config-file form of `--discovery-token-ca-cert-hash`). */
+    readonly caCertHash: string;
+}
+
+function kubeletExtraArgs(nodeIp: string | undefined): { name: string; value: string }[] | undefined {
+    return nodeIp ? [{ name: "node-ip", value: nodeIp }] : undefined;
+}
+
+function toYamlDocuments(docs: readonly object[]): string {
+    return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join("---\n");
+}
+
+/**
+ * Renders `InitConfiguration` + `ClusterConfiguration` + `KubeletConfiguration` for `kubeadm init --config`.
+ * Deterministic: the same input gives byte-identical YAML, so its hash is a stable trigger.
+ */
+export function renderInitConfig(input: InitConfigInput): string {
+    const init = {
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "InitConfiguration",
+        bootstrapTokens: [
+            {
+                token: input.token,
+                description: "homelab: kubeadm init (joins mint their own fresh token)",
+                ttl: BOOTSTRAP_TOKEN_TTL,
+                usages: ["signing", "authentication"],
+                groups: ["system:bootstrappers:kubeadm:default-node-token"],
+            },
+        ],
+        ...(input.nodeIp ? { localAPIEndpoint: { advertiseAddress: input.nodeIp, bindPort: 6443 } } : {}),
+        nodeRegistration: {
+            name: input.nodeName,
+            criSocket: CRI_SOCKET,
+            ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
+            // v1beta4: an empty list means "no taints"; leaving the field out applies the control-plane taint.
+            ...(input.schedulable ? { taints: [] } : {}),
+        },
+        skipPhases: ["addon/kube-proxy"],
+    };
+    const cluster = {
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "ClusterConfiguration",
+        clusterName: input.clusterName,
+        kubernetesVersion: `v${input.kubernetesVersion}`,
+        controlPlaneEndpoint: input.controlPlaneEndpoint,
+        networking: {
+            podSubnet: input.podSubnet,
+            serviceSubnet: input.serviceSubnet,
+            dnsDomain: "cluster.local",
+        },
+        apiServer: {
+            certSANs: [...new Set([input.endpointHost, ...(input.nodeIp ? [input.nodeIp] : [])])],
+        },
+        proxy: { disabled: true },
+    };
+    const kubelet = {
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        cgroupDriver: "systemd",
+    };
+    return toYamlDocuments([init, cluster, kubelet]);
+}
+
+/** Renders the `JoinConfiguration` a worker passes to `kubeadm join --config`. */
+export function renderJoinConfig(input: JoinConfigInput): string {
+    const join = {
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        kind: "JoinConfiguration",
+        discovery: {
+            bootstrapToken: {
+                apiServerEndpoint: input.apiServerEndpoint,
+                token: input.token,
+                caCertHashes: [input.caCertHash],
+            },
+        },
+        nodeRegistration: {
+            name: input.nodeName,
+            criSocket: CRI_SOCKET,
+            ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
+        },
+    };
+    return toYamlDocuments([join]);
+}

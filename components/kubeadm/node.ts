@@ -1,0 +1,317 @@
+/**
+ * `homelab:k8s:KubeadmNode` — one lab host taken from bare Debian/Ubuntu to a kubeadm cluster member.
+ *
+ * Children, in order (each waits for the one before):
+ *   stage → preflight → prepare → membership → (init → kubeconfig, ca-cert-hash) | (join-token → join)
+ *
+ * `membership` carries the only destructive command, `kubeadm reset -f` as its `delete`. Its inputs are the
+ * connection and fixed strings, and it has no `triggers`, so no change of version, kubeadm config or script can ever
+ * replace it (a replacement would run the old resource's delete and wipe a live node). Pulumi runs that delete only
+ * when the node leaves the stack or the stack is destroyed, after the steps that depend on it are gone.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { remote, types } from "@pulumi/command";
+import { REDACTED, renderInitConfig, renderJoinConfig } from "./config";
+import {
+    contentHash,
+    credentialsScript,
+    ensureTokenScript,
+    initScript,
+    joinScript,
+    preflightScript,
+    prepareScript,
+    resetScript,
+    runInline,
+    runStaged,
+    STAGING_DIR,
+} from "./scripts";
+
+/** What a host reported about itself in preflight. */
+export interface HostIdentity {
+    /** Kubernetes node name from config. */
+    readonly node: string;
+    /** `hostname` on the host. */
+    readonly hostname: string;
+    /** `/etc/machine-id` on the host. */
+    readonly machineId: string;
+}
+
+/** Cluster-wide settings every node needs. */
+export interface ClusterSettings {
+    /** Exact Kubernetes version, `1.33.10`. */
+    readonly kubernetesVersion: string;
+    /** Cluster name. */
+    readonly clusterName: string;
+    /** `host:port` of the API server. */
+    readonly controlPlaneEndpoint: string;
+    /** Host part of `controlPlaneEndpoint`. */
+    readonly endpointHost: string;
+    /** Pod CIDR. */
+    readonly podSubnet: string;
+    /** Service CIDR. */
+    readonly serviceSubnet: string;
+    /** Leave the control-plane taint off. */
+    readonly schedulableControlPlane: boolean;
+}
+
+/** What a worker needs from the initialised control plane to join it. */
+export interface JoinSource {
+    /** SSH connection to the control plane, where the join token is minted. */
+    readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+    /** `sha256:<hex>` of the cluster CA public key. */
+    readonly caCertHash: pulumi.Input<string>;
+    /** Resources that must exist before a token can be minted (the init step and the staged token script). */
+    readonly ready: readonly pulumi.Resource[];
+}
+
+/** Arguments of a `KubeadmNode`. */
+export interface KubeadmNodeArgs {
+    /** Kubernetes node name; also names every child resource, so it must never change for a live node. */
+    nodeName: string;
+    /** `init` for the first control plane, `join` for workers. */
+    mode: "init" | "join";
+    /** SSH connection to the host (secret in state: it may carry a private key). */
+    connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+    /** IPv4 address the kubelet advertises; omitted lets it pick the default-route address. */
+    nodeIp?: string;
+    /** Cluster-wide settings. */
+    cluster: ClusterSettings;
+    /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
+    bootstrapToken: pulumi.Input<string>;
+    /** For `join`: the control plane to join. Required when `mode` is `join`. */
+    joinSource?: JoinSource;
+    /**
+     * For `join`: identities of nodes created before this one. The join is refused when this host's hostname or
+     * machine-id equals one of theirs (cloned VMs), so every pair of nodes is checked once.
+     */
+    peerIdentities?: pulumi.Input<HostIdentity>[];
+}
+
+/** Parses the `hostname=`/`machine-id=` lines preflight prints. */
+export function parseIdentity(node: string, stdout: string): HostIdentity {
+    const field = (key: string): string => new RegExp(`^${key}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
+    return { node, hostname: field("hostname"), machineId: field("machine-id") };
+}
+
+/** Throws when `self` shares a hostname or machine-id with a peer; the message names both nodes and the fix. */
+export function assertDistinctIdentity(self: HostIdentity, peers: readonly HostIdentity[]): void {
+    for (const peer of peers) {
+        if (peer.machineId !== "" && peer.machineId === self.machineId) {
+            throw new Error(
+                `nodes: ${self.node} and ${peer.node} have the same /etc/machine-id (${self.machineId}) — they are ` +
+                    `clones; on ${self.node} run 'rm /etc/machine-id && systemd-machine-id-setup' and reboot`,
+            );
+        }
+        if (peer.hostname !== "" && peer.hostname === self.hostname) {
+            throw new Error(
+                `nodes: ${self.node} and ${peer.node} have the same hostname (${self.hostname}) — run ` +
+                    `'hostnamectl set-hostname ${self.node}' on ${self.node}`,
+            );
+        }
+    }
+}
+
+/** A kubeadm cluster member on one lab host. */
+export class KubeadmNode extends pulumi.ComponentResource {
+    /** Kubernetes node name. */
+    public readonly nodeName: pulumi.Output<string>;
+    /** Hostname and machine-id the host reported in preflight. */
+    public readonly identity: pulumi.Output<HostIdentity>;
+    /** Admin kubeconfig pointing at `controlPlaneEndpoint` (secret). Set on the `init` node only. */
+    public readonly kubeconfig?: pulumi.Output<string>;
+    /** What workers need to join this control plane. Set on the `init` node only. */
+    public readonly joinSource?: JoinSource;
+    /** The last step of this node (init or join), for components that must wait for the node. */
+    public readonly ready: pulumi.Resource;
+
+    constructor(name: string, args: KubeadmNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("homelab:k8s:KubeadmNode", name, {}, opts);
+        const { connection, cluster, nodeName } = args;
+        const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({
+            parent: this,
+            ...extra,
+        });
+
+        /** Uploads a staged file; the Command that runs it carries the content hash in `triggers`. */
+        const stageFile = (
+            step: string,
+            file: string,
+            content: pulumi.Input<string>,
+            after: pulumi.Resource,
+        ): remote.CopyToRemote =>
+            new remote.CopyToRemote(
+                `${name}-${step}`,
+                {
+                    connection,
+                    source: pulumi.output(content).apply((text) => new pulumi.asset.StringAsset(text)),
+                    remotePath: `${STAGING_DIR}/${file}`,
+                },
+                child({ dependsOn: [after] }),
+            );
+
+        // A private folder for staged files: the kubeadm configs in it carry the bootstrap token.
+        const stage = new remote.Command(
+            `${name}-stage`,
+            {
+                connection,
+                create: `mkdir -p ${STAGING_DIR} && chmod 0700 ${STAGING_DIR}`,
+                delete: `rm -rf ${STAGING_DIR}`,
+            },
+            child(),
+        );
+
+        const preflightText = preflightScript({ role: args.mode === "init" ? "control-plane" : "worker" });
+        const preflightFile = stageFile("preflight-script", "preflight.sh", preflightText, stage);
+        const preflight = new remote.Command(
+            `${name}-preflight`,
+            { connection, create: runStaged("preflight.sh"), triggers: [contentHash(preflightText)] },
+            child({ dependsOn: [preflightFile] }),
+        );
+        this.identity = preflight.stdout.apply((out) => parseIdentity(nodeName, out));
+
+        const prepareText = prepareScript({ kubernetesVersion: cluster.kubernetesVersion });
+        const prepareFile = stageFile("prepare-script", "prepare.sh", prepareText, stage);
+        const prepare = new remote.Command(
+            `${name}-prepare`,
+            { connection, create: runStaged("prepare.sh"), triggers: [contentHash(prepareText)] },
+            child({ dependsOn: [preflight, prepareFile] }),
+        );
+
+        // The node's lifetime in the cluster. Never replaced (no triggers; its inputs never change), so its delete
+        // runs only when the node leaves the stack.
+        const membership = new remote.Command(
+            `${name}-membership`,
+            {
+                connection,
+                create: `echo ${nodeName} is managed by homelab`,
+                delete: runInline(resetScript(), "HOMELAB_RESET"),
+            },
+            child({ dependsOn: [prepare] }),
+        );
+
+        if (args.mode === "init") {
+            const configInput = {
+                nodeName,
+                nodeIp: args.nodeIp,
+                kubernetesVersion: cluster.kubernetesVersion,
+                clusterName: cluster.clusterName,
+                controlPlaneEndpoint: cluster.controlPlaneEndpoint,
+                endpointHost: cluster.endpointHost,
+                podSubnet: cluster.podSubnet,
+                serviceSubnet: cluster.serviceSubnet,
+                schedulable: cluster.schedulableControlPlane,
+            };
+            // The hash is taken over the config with the token redacted: previews show every real change, and the
+            // trigger is not derived from (so not marked as) a secret.
+            const configHash = contentHash(renderInitConfig({ ...configInput, token: REDACTED }));
+            const configFile = stageFile(
+                "kubeadm-config",
+                "kubeadm-init.yaml",
+                pulumi.secret(pulumi.output(args.bootstrapToken).apply((token) => renderInitConfig({ ...configInput, token }))),
+                stage,
+            );
+            const initText = initScript();
+            const initFile = stageFile("init-script", "init.sh", initText, stage);
+            const init = new remote.Command(
+                `${name}-init`,
+                { connection, create: runStaged("init.sh"), triggers: [contentHash(initText), configHash] },
+                // kubeadm's own output (join command with token) stays in a root-only log on the host; the little
+                // that reaches stdout/stderr is treated as secret all the same.
+                child({ dependsOn: [membership, configFile, initFile], additionalSecretOutputs: ["stdout", "stderr"] }),
+            );
+
+            const credentialsText = credentialsScript({ controlPlaneEndpoint: cluster.controlPlaneEndpoint });
+            const credentialsFile = stageFile("credentials-script", "credentials.sh", credentialsText, stage);
+            const credentialTriggers = [contentHash(credentialsText), configHash];
+            const kubeconfig = new remote.Command(
+                `${name}-kubeconfig`,
+                {
+                    connection,
+                    create: runStaged("credentials.sh", ["kubeconfig"]),
+                    triggers: credentialTriggers,
+                    logging: "none",
+                },
+                child({ dependsOn: [init, credentialsFile], additionalSecretOutputs: ["stdout", "stderr"] }),
+            );
+            const caCertHash = new remote.Command(
+                `${name}-ca-cert-hash`,
+                { connection, create: runStaged("credentials.sh", ["ca-cert-hash"]), triggers: credentialTriggers },
+                child({ dependsOn: [init, credentialsFile] }),
+            );
+            const tokenText = ensureTokenScript();
+            const tokenFile = stageFile("token-script", "ensure-token.sh", tokenText, stage);
+
+            this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+            this.joinSource = {
+                connection,
+                caCertHash: caCertHash.stdout.apply((s) => s.trim()),
+                ready: [init, tokenFile],
+            };
+            this.ready = init;
+        } else {
+            const source = args.joinSource;
+            if (!source) {
+                throw new Error(`KubeadmNode ${name}: mode "join" needs joinSource (the initialised control plane)`);
+            }
+            const joinText = joinScript();
+            const configHash = contentHash(
+                renderJoinConfig({
+                    nodeName,
+                    nodeIp: args.nodeIp,
+                    apiServerEndpoint: cluster.controlPlaneEndpoint,
+                    token: REDACTED,
+                    caCertHash: REDACTED,
+                }),
+            );
+            const joinTriggers = [contentHash(joinText), configHash];
+            const tokenText = ensureTokenScript();
+            // Right before joining, mint (or confirm) a short-lived token on the control plane. Same triggers as the
+            // join, so whenever the join runs again the token is fresh again.
+            const joinToken = new remote.Command(
+                `${name}-join-token`,
+                {
+                    connection: source.connection,
+                    create: runStaged("ensure-token.sh"),
+                    stdin: pulumi
+                        .all([args.bootstrapToken, this.identity, pulumi.all(args.peerIdentities ?? [])])
+                        .apply(([token, identity, peers]) => {
+                            assertDistinctIdentity(identity, peers);
+                            return `${token}\n${nodeName}\n${identity.machineId}\n`;
+                        }),
+                    triggers: [...joinTriggers, contentHash(tokenText)],
+                },
+                child({ dependsOn: [membership, ...source.ready] }),
+            );
+            const joinConfig = stageFile(
+                "join-config",
+                "kubeadm-join.yaml",
+                pulumi.secret(
+                    pulumi.all([args.bootstrapToken, source.caCertHash]).apply(([token, caCertHash]) =>
+                        renderJoinConfig({
+                            nodeName,
+                            nodeIp: args.nodeIp,
+                            apiServerEndpoint: cluster.controlPlaneEndpoint,
+                            token,
+                            caCertHash,
+                        }),
+                    ),
+                ),
+                stage,
+            );
+            const joinFile = stageFile("join-script", "join.sh", joinText, stage);
+            const join = new remote.Command(
+                `${name}-join`,
+                { connection, create: runStaged("join.sh"), triggers: joinTriggers },
+                child({ dependsOn: [membership, joinToken, joinConfig, joinFile], additionalSecretOutputs: ["stdout", "stderr"] }),
+            );
+            this.ready = join;
+        }
+
+        this.nodeName = pulumi.output(nodeName);
+        this.registerOutputs({
+            nodeName: this.nodeName,
+            identity: this.identity,
+            kubeconfig: this.kubeconfig,
+        });
+    }
+}

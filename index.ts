@@ -1,0 +1,81 @@
+/**
+ * homelab: bare Debian/Ubuntu lab hosts → a kubeadm Kubernetes cluster without kube-proxy, ready for Cilium
+ * (kube-proxy replacement) and Istio (istio-cni chained after Cilium).
+ *
+ * The bootstrap story, in the order the engine runs it:
+ *   1. Read and validate the stack config — nothing is registered when it is wrong.
+ *   2. Mint the bootstrap token.
+ *   3. The first control plane: preflight, prepare, `kubeadm init` (no kube-proxy), credentials.
+ *   4. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
+ *   5. A Kubernetes provider from the admin kubeconfig, for the Cilium and Istio components.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as kubernetes from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { loadStackConfig } from "./components/config/stack";
+import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
+import { connectionFor } from "./components/ssh";
+import { nodeAddress } from "./components/config";
+
+// 1. Config.
+const { cluster: config, sshPrivateKey, sshAuthSock } = loadStackConfig();
+const auth = { privateKey: sshPrivateKey, agentSocketPath: sshAuthSock };
+const endpoint = `${config.controlPlaneEndpoint.host}:${config.controlPlaneEndpoint.port}`;
+const settings: ClusterSettings = {
+    kubernetesVersion: config.kubernetesVersion,
+    clusterName: config.clusterName,
+    controlPlaneEndpoint: endpoint,
+    endpointHost: config.controlPlaneEndpoint.host,
+    podSubnet: config.podSubnet,
+    serviceSubnet: config.serviceSubnet,
+    schedulableControlPlane: config.schedulableControlPlane,
+};
+
+// 2. Bootstrap token in kubeadm's [a-z0-9]{6}.[a-z0-9]{16} form; the secret half comes from RandomPassword (secret).
+const tokenId = new random.RandomString("bootstrap-token-id", { length: 6, upper: false, special: false });
+const tokenSecret = new random.RandomPassword("bootstrap-token-secret", { length: 16, upper: false, special: false });
+const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
+
+// 3. The first control plane.
+const [first] = config.nodes.filter((n) => n.role === "control-plane");
+const controlPlane = new KubeadmNode(first.name, {
+    nodeName: first.name,
+    mode: "init",
+    connection: connectionFor(first, auth),
+    nodeIp: nodeAddress(first),
+    cluster: settings,
+    bootstrapToken,
+});
+
+// 4. Workers join in parallel; each checks its identity against the nodes declared before it.
+const workers: KubeadmNode[] = [];
+for (const node of config.nodes.filter((n) => n.role === "worker")) {
+    const peers: pulumi.Output<HostIdentity>[] = [controlPlane, ...workers].map((w) => w.identity);
+    workers.push(
+        new KubeadmNode(node.name, {
+            nodeName: node.name,
+            mode: "join",
+            connection: connectionFor(node, auth),
+            nodeIp: nodeAddress(node),
+            cluster: settings,
+            bootstrapToken,
+            joinSource: controlPlane.joinSource,
+            peerIdentities: peers,
+        }),
+    );
+}
+
+// 5. The Kubernetes provider the Cilium and Istio components use.
+export const kubeconfig = pulumi.secret(controlPlane.kubeconfig ?? pulumi.output(""));
+const provider = new kubernetes.Provider(
+    "cluster",
+    { kubeconfig, enableServerSideApply: true },
+    { dependsOn: [controlPlane.ready] },
+);
+
+export const clusterName = config.clusterName;
+export const controlPlaneEndpoint = endpoint;
+export const kubernetesVersion = config.kubernetesVersion;
+export const controlPlaneNode = controlPlane.nodeName;
+export const workerNodes = workers.map((w) => w.nodeName);
+export const kubernetesProviderUrn = provider.urn;
