@@ -11,6 +11,8 @@ export interface Evaluation {
     readonly resources: RecordedResource[];
     /** Errors the program raised (thrown at import or inside an apply). */
     readonly programErrors: string[];
+    /** The program module's exports (its stack outputs), when the import succeeded. */
+    readonly exports: Readonly<Record<string, unknown>>;
 }
 
 /** Options for `evaluateProgram`. */
@@ -137,8 +139,9 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         });
     };
 
+    let exports: Record<string, unknown> = {};
     try {
-        await import(options.program);
+        exports = (await import(options.program)) as Record<string, unknown>;
     } catch (err) {
         programErrors.push(err instanceof Error ? err.message : String(err));
     }
@@ -153,5 +156,5 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         lastCount = resources.length;
     }
     process.off("unhandledRejection", onRejection);
-    return { resources, programErrors };
+    return { resources, programErrors, exports };
 }
