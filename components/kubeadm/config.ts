@@ -16,13 +16,9 @@ export const BOOTSTRAP_TOKEN_TTL = "1h0m0s";
 /** Placeholder used where a secret would go when rendering a document only to hash it. */
 export const REDACTED = "<redacted>";
 
-/** What the init configuration needs to know. */
-export interface InitConfigInput {
-    /** Kubernetes node name. */
-    readonly nodeName: string;
-    /** Address the kubelet and the API server advertise; omitted lets kubeadm pick the default-route address. */
-    readonly nodeIp?: string;
-    /** Exact version, `1.33.10`. */
+/** Cluster-wide settings every node needs. */
+export interface ClusterSettings {
+    /** Exact Kubernetes version, `1.33.10`. */
     readonly kubernetesVersion: string;
     /** Cluster name. */
     readonly clusterName: string;
@@ -34,8 +30,16 @@ export interface InitConfigInput {
     readonly podSubnet: string;
     /** Service CIDR. */
     readonly serviceSubnet: string;
-    /** Leave the control-plane taint off so ordinary pods schedule here. */
-    readonly schedulable: boolean;
+    /** Leave the control-plane taint off so ordinary pods schedule on control planes. */
+    readonly schedulableControlPlane: boolean;
+}
+
+/** What the init configuration needs to know: the cluster settings and this node. */
+export interface InitConfigInput extends ClusterSettings {
+    /** Kubernetes node name. */
+    readonly nodeName: string;
+    /** Address the kubelet and the API server advertise; omitted lets kubeadm pick the default-route address. */
+    readonly nodeIp?: string;
     /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
     readonly token: string;
 }
@@ -85,7 +89,7 @@ export function renderInitConfig(input: InitConfigInput): string {
             criSocket: CRI_SOCKET,
             ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
             // v1beta4: an empty list means "no taints"; leaving the field out applies the control-plane taint.
-            ...(input.schedulable ? { taints: [] } : {}),
+            ...(input.schedulableControlPlane ? { taints: [] } : {}),
         },
         skipPhases: ["addon/kube-proxy"],
     };

@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
-import { REDACTED, renderInitConfig, renderJoinConfig } from "./config";
+import { REDACTED, renderInitConfig, renderJoinConfig, type ClusterSettings } from "./config";
 import {
     contentHash,
     credentialsScript,
@@ -34,24 +34,6 @@ export interface HostIdentity {
     readonly hostname: string;
     /** `/etc/machine-id` on the host. */
     readonly machineId: string;
-}
-
-/** Cluster-wide settings every node needs. */
-export interface ClusterSettings {
-    /** Exact Kubernetes version, `1.33.10`. */
-    readonly kubernetesVersion: string;
-    /** Cluster name. */
-    readonly clusterName: string;
-    /** `host:port` of the API server. */
-    readonly controlPlaneEndpoint: string;
-    /** Host part of `controlPlaneEndpoint`. */
-    readonly endpointHost: string;
-    /** Pod CIDR. */
-    readonly podSubnet: string;
-    /** Service CIDR. */
-    readonly serviceSubnet: string;
-    /** Leave the control-plane taint off. */
-    readonly schedulableControlPlane: boolean;
 }
 
 /** What a worker needs from the initialised control plane to join it. */
@@ -190,17 +172,7 @@ export class KubeadmNode extends pulumi.ComponentResource {
         );
 
         if (args.mode === "init") {
-            const configInput = {
-                nodeName,
-                nodeIp: args.nodeIp,
-                kubernetesVersion: cluster.kubernetesVersion,
-                clusterName: cluster.clusterName,
-                controlPlaneEndpoint: cluster.controlPlaneEndpoint,
-                endpointHost: cluster.endpointHost,
-                podSubnet: cluster.podSubnet,
-                serviceSubnet: cluster.serviceSubnet,
-                schedulable: cluster.schedulableControlPlane,
-            };
+            const configInput = { ...cluster, nodeName, nodeIp: args.nodeIp };
             // The hash is taken over the config with the token redacted: previews show every real change, and the
             // trigger is not derived from (so not marked as) a secret.
             const configHash = contentHash(renderInitConfig({ ...configInput, token: REDACTED }));

@@ -12,7 +12,7 @@ const input: InitConfigInput = {
     endpointHost: "k8s.lab.example",
     podSubnet: "10.244.0.0/16",
     serviceSubnet: "10.96.0.0/12",
-    schedulable: false,
+    schedulableControlPlane: false,
     token: "abcdef.0123456789abcdef",
 };
 
@@ -73,7 +73,7 @@ test("init config: node registration, node IP, bootstrap token, systemd cgroups"
 test("init config: the control-plane taint stays by default and is removed when schedulable", () => {
     const tainted = kind(docs(renderInitConfig(input)), "InitConfiguration").nodeRegistration as Record<string, unknown>;
     assert.equal("taints" in tainted, false, "omitting taints lets kubeadm apply the control-plane taint");
-    const open = kind(docs(renderInitConfig({ ...input, schedulable: true })), "InitConfiguration")
+    const open = kind(docs(renderInitConfig({ ...input, schedulableControlPlane: true })), "InitConfiguration")
         .nodeRegistration as Record<string, unknown>;
     assert.deepEqual(open.taints, [], "an empty list means no taints in v1beta4");
 });
@@ -92,7 +92,7 @@ test("init config: rendering is deterministic and every setting changes the byte
         { serviceSubnet: "10.112.0.0/12" },
         { controlPlaneEndpoint: "192.0.2.10:6443" },
         { clusterName: "other" },
-        { schedulable: true },
+        { schedulableControlPlane: true },
         { nodeIp: "192.0.2.99" },
     ];
     const rendered = new Set(variants.map((v) => renderInitConfig({ ...input, ...v })));
