@@ -206,11 +206,14 @@ apt_update() {
     apt_updated=1
   fi
 }
-is_installed() {
-  dpkg-query -W -f='\${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
+# Version of a fully installed package, else nothing: a package an interrupted apt-get left unpacked or
+# half-configured has its version recorded but must be installed again. \${Status} is "install ok installed", or
+# "hold ok installed" for a held package.
 installed_version() {
-  dpkg-query -W -f='\${Version}' "$1" 2>/dev/null || true
+  dpkg-query -W -f='\${Status} \${Version}' "$1" 2>/dev/null | awk '$2 == "ok" && $3 == "installed" {print $4}' || true
+}
+is_installed() {
+  [ -n "$(installed_version "$1")" ]
 }
 
 # 1. Swap: off now, and commented out of /etc/fstab so it stays off after a reboot.
@@ -246,9 +249,11 @@ done
 
 # 4. The per-minor Kubernetes apt repository (pkgs.k8s.io) and the packages' prerequisites.
 missing=()
-for pkg in ca-certificates curl gpg containerd; do
+for pkg in ca-certificates curl gpg; do
   is_installed "$pkg" || missing+=("$pkg")
 done
+# Docker's containerd.io provides containerd too; installing Debian's package next to it would remove Docker's.
+is_installed containerd || is_installed containerd.io || missing+=(containerd)
 if [ "\${#missing[@]}" -gt 0 ]; then
   apt_update
   apt-get install -y -q "\${missing[@]}"
@@ -274,6 +279,11 @@ for pkg in "\${k8s_packages[@]}"; do
     *) outdated=1 ;;
   esac
 done
+if [ "$outdated" -eq 1 ] && [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$(installed_version kubeadm)" ]; then
+  # Swapping packages under a running node is not an upgrade: that needs kubeadm upgrade, node by node.
+  running=$(installed_version kubeadm)
+  die "kubernetesVersion is $K8S_VERSION but this node already runs Kubernetes \${running%%-*}: this program does not upgrade live nodes yet; set kubernetesVersion back to \${running%%-*}"
+fi
 if [ "$outdated" -eq 1 ]; then
   apt_update
   package_version=$(apt-cache madison kubeadm | awk -v want="$K8S_VERSION" '$3 ~ "^" want "-" {print $3; exit}')
@@ -302,17 +312,23 @@ containerd_config=$(containerd config default \\
            -e "s#^([[:space:]]*sandbox[[:space:]]*=[[:space:]]*).*#\\\\1'$pause_image'#")
 grep -q 'SystemdCgroup = true' <<<"$containerd_config" \\
   || die "could not enable SystemdCgroup in containerd's default config: unknown containerd config format"
-restart_containerd=0
-if printf '%s\\n' "$containerd_config" | write_if_changed /etc/containerd/config.toml 0644; then
-  restart_containerd=1
+# A config containerd has not loaded yet is remembered until it restarts, so a restart that failed (or never ran
+# because the script stopped) is retried by the next run even though the file no longer changes.
+restart_pending=/var/lib/homelab/containerd-restart-pending
+if ! cmp -s <(printf '%s\\n' "$containerd_config") /etc/containerd/config.toml; then
+  install -d -m 0755 "$(dirname "$restart_pending")"
+  : >"$restart_pending"
 fi
+printf '%s\\n' "$containerd_config" | write_if_changed /etc/containerd/config.toml 0644 || true
 if [ "$(systemctl is-enabled containerd 2>/dev/null || true)" != enabled ]; then
   systemctl enable containerd
 fi
 if [ "$(systemctl is-active containerd 2>/dev/null || true)" != active ]; then
   systemctl start containerd
-elif [ "$restart_containerd" -eq 1 ]; then
+  rm -f "$restart_pending"
+elif [ -e "$restart_pending" ]; then
   systemctl restart containerd
+  rm -f "$restart_pending"
   log "restarted containerd"
 fi
 if [ "$(systemctl is-enabled kubelet 2>/dev/null || true)" != enabled ]; then
@@ -334,24 +350,58 @@ refuse_kube_proxy() {
 }
 `;
 
-/** init: `kubeadm init` from the staged config, only when `/etc/kubernetes/admin.conf` is absent. */
-export function initScript(): string {
-    return `${header("init", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml` })}${RUN_KUBEADM}${KUBE_PROXY_GUARD}
-if [ -f /etc/kubernetes/admin.conf ]; then
-  log "control plane already initialised (/etc/kubernetes/admin.conf exists)"
-  refuse_kube_proxy
-  exit 0
+/** How one kubeadm membership step (`init` or `join`) runs exactly once. */
+interface KubeadmOnce {
+    /** The kubeadm subcommand. */
+    readonly verb: "init" | "join";
+    /** Staged config file name. */
+    readonly config: string;
+    /** File kubeadm writes only when the step succeeded; its presence skips the step. */
+    readonly doneMarker: string;
+    /** Shell run after the step, on the skipped path too (a check that must hold either way). */
+    readonly afterwards?: string;
+    /** Shell functions `afterwards` calls. */
+    readonly helpers?: string;
+    /** Log line when the step ran. */
+    readonly success: string;
+    /** Log line when the marker skips the step. */
+    readonly skipped: string;
+}
+
+/**
+ * `kubeadm <verb> --config` guarded on its marker file; a failed attempt is rolled back with `kubeadm reset -f`, so
+ * the next run starts clean instead of finding a half-made node that the guard would take for a finished one.
+ */
+function kubeadmOnceScript(step: KubeadmOnce): string {
+    const afterwards = step.afterwards ? `${step.afterwards}
+` : "";
+    return `${header(step.verb, { CONFIG: `${STAGING_DIR}/${step.config}` })}${RUN_KUBEADM}${step.helpers ?? ""}
+if [ -f ${step.doneMarker} ]; then
+  log "${step.skipped} (${step.doneMarker} exists)"
+${afterwards.replace(/^(?=.)/gm, "  ")}  exit 0
 fi
 [ -f "$CONFIG" ] || die "$CONFIG is missing: run pulumi up again to upload it"
 run_kubeadm config-validate config validate --config "$CONFIG" || die "kubeadm rejected $CONFIG"
-if ! run_kubeadm init init --config "$CONFIG"; then
-  log "kubeadm init failed; rolling back with kubeadm reset so the next run starts clean"
-  run_kubeadm init-rollback reset -f || true
-  die "kubeadm init failed (full log: ${HOST_LOG_DIR}/init.log)"
+if ! run_kubeadm ${step.verb} ${step.verb} --config "$CONFIG"; then
+  log "kubeadm ${step.verb} failed; rolling back with kubeadm reset so the next run starts clean"
+  run_kubeadm ${step.verb}-rollback reset -f || true
+  die "kubeadm ${step.verb} failed (full log: ${HOST_LOG_DIR}/${step.verb}.log)"
 fi
-refuse_kube_proxy
-log "control plane initialised without kube-proxy"
+${afterwards}log "${step.success}"
 `;
+}
+
+/** init: `kubeadm init` from the staged config, only when `/etc/kubernetes/admin.conf` is absent. */
+export function initScript(): string {
+    return kubeadmOnceScript({
+        verb: "init",
+        config: "kubeadm-init.yaml",
+        doneMarker: "/etc/kubernetes/admin.conf",
+        afterwards: "refuse_kube_proxy",
+        helpers: KUBE_PROXY_GUARD,
+        success: "control plane initialised without kube-proxy",
+        skipped: "control plane already initialised",
+    });
 }
 
 /** Inputs of the credentials reader. */
@@ -431,20 +481,13 @@ log "bootstrap token $token_id minted for $node (ttl $TTL)"
 
 /** join: `kubeadm join` from the staged JoinConfiguration, only when `/etc/kubernetes/kubelet.conf` is absent. */
 export function joinScript(): string {
-    return `${header("join", { CONFIG: `${STAGING_DIR}/kubeadm-join.yaml` })}${RUN_KUBEADM}
-if [ -f /etc/kubernetes/kubelet.conf ]; then
-  log "already joined (/etc/kubernetes/kubelet.conf exists)"
-  exit 0
-fi
-[ -f "$CONFIG" ] || die "$CONFIG is missing: run pulumi up again to upload it"
-run_kubeadm config-validate config validate --config "$CONFIG" || die "kubeadm rejected $CONFIG"
-if ! run_kubeadm join join --config "$CONFIG"; then
-  log "kubeadm join failed; rolling back with kubeadm reset so the next run starts clean"
-  run_kubeadm join-rollback reset -f || true
-  die "kubeadm join failed (full log: ${HOST_LOG_DIR}/join.log)"
-fi
-log "joined the cluster"
-`;
+    return kubeadmOnceScript({
+        verb: "join",
+        config: "kubeadm-join.yaml",
+        doneMarker: "/etc/kubernetes/kubelet.conf",
+        success: "joined the cluster",
+        skipped: "already joined",
+    });
 }
 
 /**
@@ -453,7 +496,17 @@ log "joined the cluster"
  */
 export function resetScript(): string {
     return `${header("reset", {})}
-if command -v kubeadm >/dev/null 2>&1 && { [ -e /etc/kubernetes/kubelet.conf ] || [ -e /etc/kubernetes/admin.conf ] || [ -d /etc/kubernetes/manifests ]; }; then
+# What kubeadm init/join leave behind. Not the bare directories: the kubelet package ships /etc/kubernetes/manifests
+# and kubeadm reset empties its directories but keeps them, so their existence says nothing.
+has_kubeadm_state() {
+  local path
+  for path in /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/admin.conf \\
+    /etc/kubernetes/pki/ca.crt /etc/kubernetes/manifests/*.yaml; do
+    [ -e "$path" ] && return 0
+  done
+  return 1
+}
+if command -v kubeadm >/dev/null 2>&1 && has_kubeadm_state; then
   kubeadm reset -f >&2 || die "kubeadm reset failed"
   log "kubeadm reset done"
 fi

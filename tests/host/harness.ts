@@ -1,0 +1,637 @@
+/**
+ * Simulated-host harness: runs the real generated bash scripts as root inside a private mount namespace, with stub
+ * tools first on PATH (tests/host/stubs) and every system directory a script writes overlaid on a private tmpfs.
+ * See tests/host/README.md.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test, type TestContext } from "node:test";
+import { renderInitConfig, renderJoinConfig } from "../../components/kubeadm/config";
+import {
+    credentialsScript,
+    ensureTokenScript,
+    initScript,
+    joinScript,
+    preflightScript,
+    prepareScript,
+    runInline,
+    runStaged,
+    STAGING_DIR,
+} from "../../components/kubeadm/scripts";
+
+/** Directory of the stub tools put first on PATH. */
+export const STUBS_DIR = path.join(__dirname, "stubs");
+const SETUP_SCRIPT = path.join(__dirname, "sim-host.sh");
+const SNAPSHOT_SCRIPT = path.join(__dirname, "snapshot.sh");
+/** Directories overlaid on the simulated host: the only real paths scripts can write to. */
+export const OVERLAID_DIRS = ["/etc", "/var/lib", "/var/log", "/opt", "/usr/local", "/run"] as const;
+
+/** Exit status and output of one command run on a simulated host. */
+export interface RunResult {
+    readonly status: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Options of a command run. */
+export interface RunOptions {
+    /** Text written to the command's stdin (default: none, stdin is empty). */
+    readonly stdin?: string;
+    /** Kill the command after this long (default 60 s). */
+    readonly timeoutMs?: number;
+}
+
+/** One recorded stub call. */
+export interface Call {
+    /** `mut` when the call changes the host (or fetches over the network), `ro` when it only reads. */
+    readonly kind: "mut" | "ro";
+    readonly tool: string;
+    readonly args: readonly string[];
+    /** `tool arg1 arg2 ...`, for messages and matching. */
+    readonly line: string;
+}
+
+/** Path → `TYPE MODE [sha256 | -> target]` of everything a script run can change (see snapshot.sh). */
+export type Snapshot = ReadonlyMap<string, string>;
+
+/** A fixture file: content, or content and mode. */
+export type FixtureFile = string | { readonly content: string; readonly mode: number };
+
+/** Everything that makes a simulated host differ from the default fresh control-plane host. */
+export interface SimHostOptions {
+    /** `hostname` (default `cp1`). */
+    readonly hostname?: string;
+    /** `/etc/machine-id` content without newline (default: 32 hex derived from the hostname). */
+    readonly machineId?: string;
+    /** `uname -r` (default `6.1.0-18-amd64`). */
+    readonly kernel?: string;
+    /** `nproc` (default 2). */
+    readonly cpus?: number;
+    /** MemTotal in MiB (default 3934, a 4 GB VM). */
+    readonly memoryMiB?: number;
+    /** cgroup v2 (cgroup2fs on /sys/fs/cgroup, the default) or v1 (a tmpfs there). */
+    readonly cgroup?: "v1" | "v2";
+    /** Swap active and in /etc/fstab (default true). */
+    readonly swap?: boolean;
+    /** TCP ports something listens on (default [22]). */
+    readonly listening?: readonly number[];
+    /** Installed packages and versions (default only ca-certificates). */
+    readonly packages?: Readonly<Record<string, string>>;
+    /** Extra files by absolute path (under OVERLAID_DIRS). */
+    readonly files?: Readonly<Record<string, FixtureFile>>;
+    /** Extra stub state, by path under `$SIM_STATE/db`. */
+    readonly state?: Readonly<Record<string, string>>;
+    /** A cluster shared with other simulated hosts; by default the host has a private one. */
+    readonly cluster?: SimCluster;
+}
+
+/** How namespaces are obtained: directly as root, or through a user namespace for a non-root runner. */
+export type NamespaceMode = "root" | "userns";
+
+const DEFAULT_FSTAB = [
+    "# /etc/fstab: static file system information.",
+    "# <file system> <mount point>   <type>  <options>       <dump>  <pass>",
+    "UUID=6d1f6c1e-3b0a-4d4e-9a43-2f4f4d8f6f01 /               ext4    errors=remount-ro 0       1",
+    "UUID=0b9a7d2c-51f5-4c8e-8d0e-7e1b2a3c4d5e /boot/efi       vfat    umask=0077      0       1",
+    "",
+].join("\n");
+const SWAP_FSTAB_LINE = "/swapfile                                 none            swap    sw              0       0\n";
+const BASE_MODULES = [
+    "nf_tables 311296 0 - Live 0x0000000000000000",
+    "ext4 1003520 1 - Live 0x0000000000000000",
+    "virtio_net 69632 0 - Live 0x0000000000000000",
+    "",
+].join("\n");
+
+/** The mode used on this machine: root runs namespaces directly, other users need a user namespace. */
+export function namespaceMode(): NamespaceMode {
+    return process.getuid?.() === 0 ? "root" : "userns";
+}
+
+/** A simulated cluster (what the API server and etcd hold) shared by several simulated hosts. */
+export class SimCluster {
+    /** Directory on the real file system, visible at the same path inside every host's namespace. */
+    public readonly dir: string;
+
+    constructor() {
+        this.dir = mkdtempSync(path.join(tmpdir(), "homelab-sim-cluster-"));
+    }
+
+    dispose(): void {
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+function writeTree(base: string, files: Readonly<Record<string, FixtureFile>>): void {
+    for (const [file, spec] of Object.entries(files)) {
+        const target = path.join(base, file);
+        mkdirSync(path.dirname(target), { recursive: true });
+        const { content, mode } = typeof spec === "string" ? { content: spec, mode: 0o644 } : spec;
+        writeFileSync(target, content);
+        chmodSync(target, mode);
+    }
+}
+
+/** Quotes a value for bash. */
+export function sh(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One simulated host: a namespace held open by a `sim-host.sh` process, plus the files the harness prepared. */
+export class SimHost {
+    /** Home of the SSH user; staged files go in `<home>/.homelab`. */
+    public readonly home: string;
+    private readonly root: string;
+    private readonly clusterDir: string;
+    private stopped = false;
+
+    private constructor(
+        private readonly simDir: string,
+        private readonly holder: ChildProcessWithoutNullStreams,
+        private readonly mode: NamespaceMode,
+        cluster: SimCluster | undefined,
+    ) {
+        this.home = path.join(simDir, "home");
+        this.root = path.join(simDir, "mnt");
+        this.clusterDir = cluster?.dir ?? path.join(this.root, "state", "db", "cluster");
+    }
+
+    /** Builds a fresh host (by default: a Debian 12 VM with 2 CPUs, 4 GB, swap on, nothing of Kubernetes). */
+    static async start(options: SimHostOptions = {}): Promise<SimHost> {
+        const hostname = options.hostname ?? "cp1";
+        const machineId = options.machineId ?? createHash("sha256").update(hostname).digest("hex").slice(0, 32);
+        const swap = options.swap ?? true;
+        const simDir = mkdtempSync(path.join(tmpdir(), "homelab-sim-host-"));
+        for (const dir of ["home", "mnt", "proc", "fixture", "state"]) {
+            mkdirSync(path.join(simDir, dir), { mode: 0o755 });
+        }
+        chmodSync(simDir, 0o755);
+        writeTree(path.join(simDir, "fixture"), {
+            "/etc/fstab": DEFAULT_FSTAB + (swap ? SWAP_FSTAB_LINE : ""),
+            "/etc/machine-id": { content: `${machineId}\n`, mode: 0o444 },
+            ...options.files,
+        });
+        const packages = options.packages ?? { "ca-certificates": "20230311" };
+        writeTree(path.join(simDir, "state"), {
+            hostname: `${hostname}\n`,
+            kernel: `${options.kernel ?? "6.1.0-18-amd64"}\n`,
+            nproc: `${options.cpus ?? 2}\n`,
+            swap: swap ? "/swapfile file   2G   0B   -2\n" : "",
+            listening: (options.listening ?? [22]).map((p) => `${p}\n`).join(""),
+            "sysctl/net.ipv4.ip_forward": "0\n",
+            "sysctl/net.ipv6.conf.all.forwarding": "0\n",
+            ...Object.fromEntries(Object.entries(packages).map(([pkg, version]) => [`dpkg/${pkg}`, `${version} installed\n`])),
+            ...options.state,
+        });
+        writeFileSync(path.join(simDir, "cgroup"), `${options.cgroup ?? "v2"}\n`);
+        const memKiB = (options.memoryMiB ?? 3934) * 1024;
+        writeFileSync(
+            path.join(simDir, "proc", "meminfo"),
+            `MemTotal:       ${memKiB} kB\nMemFree:        ${Math.floor(memKiB / 2)} kB\nMemAvailable:   ${Math.floor((memKiB * 3) / 4)} kB\n`,
+        );
+        writeFileSync(path.join(simDir, "proc", "modules"), BASE_MODULES);
+        mkdirSync(path.join(simDir, "home", STAGING_DIR), { mode: 0o700 });
+
+        const mode = namespaceMode();
+        const unshare =
+            mode === "root"
+                ? ["--mount", "--propagation", "private"]
+                : ["--user", "--map-root-user", "--mount", "--cgroup", "--propagation", "private"];
+        const holder = spawn("unshare", [...unshare, "bash", SETUP_SCRIPT, simDir], { stdio: "pipe" });
+        const host = new SimHost(simDir, holder, mode, options.cluster);
+        try {
+            await new Promise<void>((resolve, reject) => {
+                let stdout = "";
+                let stderr = "";
+                holder.stdout.on("data", (chunk: Buffer) => {
+                    stdout += chunk.toString();
+                    if (stdout.includes("ready\n")) resolve();
+                });
+                holder.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+                holder.on("error", reject);
+                holder.on("exit", (code) =>
+                    reject(new Error(`could not build the simulated host (sim-host.sh exited ${code}): ${stderr.trim()}`)),
+                );
+            });
+        } catch (error) {
+            await host.stop();
+            throw error;
+        }
+        return host;
+    }
+
+    /** Runs `bash -c command` as root on the host, in $HOME, with the stubs first on PATH. */
+    run(command: string, options: RunOptions = {}): Promise<RunResult> {
+        if (this.stopped) throw new Error("the simulated host is stopped");
+        const pid = this.holder.pid;
+        if (pid === undefined) throw new Error("the simulated host has no holder process");
+        const enter =
+            this.mode === "root"
+                ? ["--target", String(pid), "--mount"]
+                : ["--target", String(pid), "--user", "--mount", "--cgroup", "--preserve-credentials"];
+        // The command runs in its own bash (as `bash -c "$(runStaged(...))"` does on a real host); afterwards any
+        // harness gap a stub logged is passed to us on fd 3.
+        const wrapper =
+            'bash -c "$1"; status=$?; if [ -s "$SIM_STATE/gaps.log" ]; then cat "$SIM_STATE/gaps.log" >&3; : >"$SIM_STATE/gaps.log"; fi; exit "$status"';
+        const child = spawn("nsenter", [...enter, `--wd=${this.home}`, "--", "bash", "-c", wrapper, "sim-run", command], {
+            env: {
+                PATH: `${STUBS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+                HOME: this.home,
+                LANG: "C.UTF-8",
+                SIM_ROOT: this.root,
+                SIM_STATE: path.join(this.root, "state"),
+                SIM_CLUSTER: this.clusterDir,
+            },
+            stdio: ["pipe", "pipe", "pipe", "pipe"],
+            detached: true,
+        });
+        const [stdin, stdoutStream, stderrStream, gapsStream] = child.stdio;
+        if (!stdin || !stdoutStream || !stderrStream || !gapsStream) throw new Error("nsenter pipes missing");
+        return new Promise<RunResult>((resolve, reject) => {
+            let stdout = "";
+            let stderr = "";
+            let gaps = "";
+            const timer = setTimeout(() => {
+                if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+                reject(new Error(`timed out after ${options.timeoutMs ?? 60000} ms: ${command}\n${stderr}`));
+            }, options.timeoutMs ?? 60000);
+            stdoutStream.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+            stderrStream.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            gapsStream.on("data", (chunk: Buffer) => (gaps += chunk.toString()));
+            child.on("error", (error) => {
+                clearTimeout(timer);
+                reject(error);
+            });
+            child.on("close", (code, signal) => {
+                clearTimeout(timer);
+                if (gaps !== "") {
+                    reject(new Error(`a stub was used in a way the harness does not simulate:\n${gaps}\nwhile running: ${command}`));
+                    return;
+                }
+                resolve({ status: code ?? (signal ? 128 : 1), stdout, stderr });
+            });
+            // A command that does not read its stdin may exit before the write completes.
+            stdin.on("error", () => undefined);
+            stdin.end(options.stdin ?? "");
+        });
+    }
+
+    /** Like `run`, but throws (with the output) unless the command succeeds; returns stdout. */
+    async check(command: string, options: RunOptions = {}): Promise<string> {
+        const result = await this.run(command, options);
+        if (result.status !== 0) {
+            throw new Error(`\`${command}\` exited ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+        }
+        return result.stdout;
+    }
+
+    /** Runs a staged script the way the program does: `cd $HOME && bash -c "$(runStaged(script, args))"`. */
+    runStaged(script: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+        return this.run(runStaged(script, args), options);
+    }
+
+    /** Runs an inline script the way the program's `delete` does. */
+    runInline(script: string, marker: string, options: RunOptions = {}): Promise<RunResult> {
+        return this.run(runInline(script, marker), options);
+    }
+
+    /** Writes files into `$HOME/.homelab` as the program's uploads do. */
+    stage(files: Readonly<Record<string, string>>): void {
+        for (const [name, content] of Object.entries(files)) {
+            writeFileSync(path.join(this.home, STAGING_DIR, name), content, { mode: 0o644 });
+        }
+    }
+
+    /** Reads a file on the host (throws when it is missing). */
+    readFile(file: string): Promise<string> {
+        return this.check(`cat -- ${sh(file)}`);
+    }
+
+    /** Whether a path exists on the host. */
+    async exists(file: string): Promise<boolean> {
+        return (await this.run(`test -e ${sh(file)} || test -L ${sh(file)}`)).status === 0;
+    }
+
+    /** Writes a file on the host (through the overlay, as root). */
+    async writeFile(file: string, content: string, mode = 0o644): Promise<void> {
+        await this.check(`mkdir -p "$(dirname ${sh(file)})" && cat >${sh(file)} && chmod ${mode.toString(8)} ${sh(file)}`, {
+            stdin: content,
+        });
+    }
+
+    /** Reads stub state (`$SIM_STATE/db/<key>`), or undefined when absent. */
+    async readState(key: string): Promise<string | undefined> {
+        const result = await this.run(`cat -- "$SIM_STATE/db/"${sh(key)}`);
+        return result.status === 0 ? result.stdout : undefined;
+    }
+
+    /** Writes stub state (`$SIM_STATE/db/<key>`). */
+    async writeState(key: string, value: string): Promise<void> {
+        await this.check(`mkdir -p "$(dirname "$SIM_STATE/db/"${sh(key)})" && cat >"$SIM_STATE/db/"${sh(key)}`, { stdin: value });
+    }
+
+    /** Reads a file of the host's cluster (`$SIM_CLUSTER/<file>`), or undefined when absent. */
+    async readCluster(file: string): Promise<string | undefined> {
+        const result = await this.run(`cat -- "$SIM_CLUSTER/"${sh(file)}`);
+        return result.status === 0 ? result.stdout : undefined;
+    }
+
+    /** Writes a file of the host's cluster. */
+    async writeCluster(file: string, content: string): Promise<void> {
+        await this.check(`mkdir -p "$(dirname "$SIM_CLUSTER/"${sh(file)})" && cat >"$SIM_CLUSTER/"${sh(file)}`, { stdin: content });
+    }
+
+    /**
+     * Injects a fault: calls matching `name` (`tool`, `tool-op` or `tool-op-subop`, e.g. `kubeadm-init`,
+     * `systemctl-restart`, `kubeadm-token-create`) fail until cleared. With `pattern`, only calls whose
+     * `tool arg1 arg2...` line contains it.
+     */
+    async injectFault(name: string, pattern = ""): Promise<void> {
+        await this.check(`cat >"$SIM_STATE/fail/"${sh(name)}`, { stdin: pattern });
+    }
+
+    /** Makes the n-th mutating stub call from now (1 = the next one) fail. */
+    async failAtMutation(n: number): Promise<void> {
+        await this.check(`echo $(( $(cat "$SIM_STATE/mutations") + ${n} )) >"$SIM_STATE/fail-at-mutation"`);
+    }
+
+    /** Removes every injected fault. */
+    async clearFaults(): Promise<void> {
+        await this.check(`rm -f "$SIM_STATE/fail-at-mutation" "$SIM_STATE"/fail/*`);
+    }
+
+    /** Installs a hook: bash run right before the stub handles `tool-op` (a concurrent actor). */
+    async hook(name: string, script: string): Promise<void> {
+        await this.check(`cat >"$SIM_STATE/hooks/"${sh(name)}`, { stdin: script });
+    }
+
+    /** The stub calls recorded since the host was built or `clearCalls` was last called. */
+    async calls(): Promise<Call[]> {
+        const log = await this.check(`cat "$SIM_STATE/calls.log"`);
+        return log
+            .split("\n")
+            .filter((line) => line !== "")
+            .map((line) => {
+                const [kind, tool, ...rawArgs] = line.split("\t");
+                if ((kind !== "mut" && kind !== "ro") || tool === undefined) throw new Error(`bad call log line: ${line}`);
+                const args = rawArgs.map((a) => a.replace(/\\(.)/g, (_m, c: string) => (c === "t" ? "\t" : c === "n" ? "\n" : c)));
+                return { kind, tool, args, line: [tool, ...args].join(" ") };
+            });
+    }
+
+    /** The mutating calls among `calls()`. */
+    async mutatingCalls(): Promise<Call[]> {
+        return (await this.calls()).filter((c) => c.kind === "mut");
+    }
+
+    /** Forgets the recorded calls (the mutation counter keeps counting). */
+    async clearCalls(): Promise<void> {
+        await this.check(`: >"$SIM_STATE/calls.log"`);
+    }
+
+    /** Everything a script run can change: overlay upper layers, fake /proc files, stub state, cluster, $HOME. */
+    async snapshot(): Promise<Snapshot> {
+        const out = await this.check(`bash ${sh(SNAPSHOT_SCRIPT)}`);
+        const entries = new Map<string, string>();
+        for (const line of out.split("\n")) {
+            if (line === "") continue;
+            const tab = line.indexOf("\t");
+            entries.set(line.slice(0, tab), line.slice(tab + 1));
+        }
+        return entries;
+    }
+
+    /** Ends the namespace (everything written on the host vanishes) and removes the harness's files. */
+    async stop(): Promise<void> {
+        if (this.stopped) return;
+        this.stopped = true;
+        if (this.holder.exitCode === null && this.holder.signalCode === null) {
+            const exited = new Promise<void>((resolve) => this.holder.once("exit", () => resolve()));
+            this.holder.stdin.end();
+            const timer = setTimeout(() => {
+                if (this.holder.pid !== undefined) process.kill(this.holder.pid, "SIGKILL");
+            }, 5000);
+            await exited;
+            clearTimeout(timer);
+        }
+        rmSync(this.simDir, { recursive: true, force: true });
+    }
+}
+
+/** Starts hosts, runs `fn`, and stops them (and disposes the clusters) whatever happens. */
+export async function withHosts<T>(
+    specs: readonly SimHostOptions[],
+    fn: (hosts: SimHost[]) => Promise<T>,
+): Promise<T> {
+    const hosts: SimHost[] = [];
+    try {
+        for (const spec of specs) hosts.push(await SimHost.start(spec));
+        return await fn(hosts);
+    } finally {
+        await Promise.all(hosts.map((h) => h.stop()));
+    }
+}
+
+/** Starts one host, runs `fn`, and stops it whatever happens. */
+export async function withHost<T>(options: SimHostOptions, fn: (host: SimHost) => Promise<T>): Promise<T> {
+    return withHosts([options], ([host]) => fn(host));
+}
+
+/** Options of `diffSnapshots`. */
+export interface DiffOptions {
+    /** Paths left out of the comparison entirely. */
+    readonly ignore?: readonly RegExp[];
+    /** Paths compared by presence and type/mode only, not by content (random keys, certificates). */
+    readonly presenceOnly?: readonly RegExp[];
+}
+
+/** Differences between two snapshots, one readable line each (empty when equal). */
+export function diffSnapshots(before: Snapshot, after: Snapshot, options: DiffOptions = {}): string[] {
+    const ignored = (p: string): boolean => (options.ignore ?? []).some((re) => re.test(p));
+    const normalise = (p: string, v: string): string =>
+        (options.presenceOnly ?? []).some((re) => re.test(p)) ? v.replace(/ [0-9a-f]{64}$/, " <content ignored>") : v;
+    const diffs: string[] = [];
+    for (const p of new Set([...before.keys(), ...after.keys()])) {
+        if (ignored(p)) continue;
+        const a = before.get(p);
+        const b = after.get(p);
+        if (a === undefined) diffs.push(`+ ${p} (${b})`);
+        else if (b === undefined) diffs.push(`- ${p} (${a})`);
+        else if (normalise(p, a) !== normalise(p, b)) diffs.push(`~ ${p}: ${a} -> ${b}`);
+    }
+    return diffs.sort();
+}
+
+/** `sha256:<hex>` of a certificate's SubjectPublicKeyInfo, computed with node's crypto (not openssl). */
+export function caCertHashOf(pem: string): string {
+    const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+    return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+}
+
+let support: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
+
+/** Whether simulated hosts can be built here (namespaces, overlayfs, tmpfs, cgroup2): tried once per process. */
+export function namespaceSupport(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    support ??= (async () => {
+        try {
+            const host = await SimHost.start();
+            try {
+                await host.check("true");
+            } finally {
+                await host.stop();
+            }
+            return { ok: true as const };
+        } catch (error) {
+            return { ok: false as const, reason: `${namespaceMode()} mode: ${(error as Error).message}` };
+        }
+    })();
+    return support;
+}
+
+/**
+ * A node:test test that needs simulated hosts. Where namespaces are unavailable it is skipped with the reason, except
+ * under CI=true, where it fails: CI must run these tests.
+ */
+export function hostTest(name: string, fn: (t: TestContext) => Promise<void>, options: { concurrency?: number } = {}): void {
+    test(name, { concurrency: options.concurrency ?? 1 }, async (t) => {
+        const available = await namespaceSupport();
+        if (!available.ok) {
+            if (process.env.CI === "true") {
+                throw new Error(`simulated-host tests cannot run (CI=true, so this fails instead of skipping): ${available.reason}`);
+            }
+            t.skip(`simulated hosts unavailable: ${available.reason}`);
+            return;
+        }
+        await fn(t);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Staging: the files the program uploads to $HOME/.homelab, rendered by the program's own builders.
+
+/** Cluster settings the tests use. */
+export const CLUSTER = {
+    kubernetesVersion: "1.33.10",
+    clusterName: "lab",
+    controlPlaneEndpoint: "k8s.lab.internal:6443",
+    endpointHost: "k8s.lab.internal",
+    podSubnet: "10.244.0.0/16",
+    serviceSubnet: "10.96.0.0/12",
+    token: "abcdef.0123456789abcdef",
+} as const;
+
+/** Stages what the program uploads to a control plane (`mode: "init"`). */
+export function stageControlPlane(host: SimHost, nodeName = "cp1", token: string = CLUSTER.token): void {
+    host.stage({
+        "preflight.sh": preflightScript({ role: "control-plane" }),
+        "prepare.sh": prepareScript({ kubernetesVersion: CLUSTER.kubernetesVersion }),
+        "kubeadm-init.yaml": renderInitConfig({
+            nodeName,
+            nodeIp: "10.0.0.10",
+            kubernetesVersion: CLUSTER.kubernetesVersion,
+            clusterName: CLUSTER.clusterName,
+            controlPlaneEndpoint: CLUSTER.controlPlaneEndpoint,
+            endpointHost: CLUSTER.endpointHost,
+            podSubnet: CLUSTER.podSubnet,
+            serviceSubnet: CLUSTER.serviceSubnet,
+            schedulableControlPlane: true,
+            token,
+        }),
+        "init.sh": initScript(),
+        "credentials.sh": credentialsScript({ controlPlaneEndpoint: CLUSTER.controlPlaneEndpoint }),
+        "ensure-token.sh": ensureTokenScript(),
+    });
+}
+
+/** Stages what the program uploads to a worker (`mode: "join"`). */
+export function stageWorker(host: SimHost, nodeName: string, caCertHash: string, token: string = CLUSTER.token): void {
+    host.stage({
+        "preflight.sh": preflightScript({ role: "worker" }),
+        "prepare.sh": prepareScript({ kubernetesVersion: CLUSTER.kubernetesVersion }),
+        "kubeadm-join.yaml": renderJoinConfig({
+            nodeName,
+            apiServerEndpoint: CLUSTER.controlPlaneEndpoint,
+            token,
+            caCertHash,
+        }),
+        "join.sh": joinScript(),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flows.
+
+/** Throws with the command's output unless it succeeded. */
+export function expectSuccess(result: RunResult, what: string): RunResult {
+    if (result.status !== 0) {
+        throw new Error(`${what} exited ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    }
+    return result;
+}
+
+/** Stages, then runs preflight, prepare and init on a fresh host. */
+export async function bootControlPlane(host: SimHost, nodeName = "cp1"): Promise<void> {
+    stageControlPlane(host, nodeName);
+    for (const script of ["preflight.sh", "prepare.sh", "init.sh"]) {
+        expectSuccess(await host.runStaged(script), `${nodeName}: ${script}`);
+    }
+}
+
+/** `ca-cert-hash` as the program reads it from the control plane. */
+export async function readCaCertHash(controlPlane: SimHost): Promise<string> {
+    return expectSuccess(await controlPlane.runStaged("credentials.sh", ["ca-cert-hash"]), "credentials.sh ca-cert-hash").stdout.trim();
+}
+
+/** The `machine-id=` the host's preflight reports. */
+export function machineIdFrom(preflightStdout: string): string {
+    return /^machine-id=(.*)$/m.exec(preflightStdout)?.[1] ?? "";
+}
+
+/** What ensure-token reads on stdin: token, node name and machine-id, one per line. */
+export function ensureTokenInput(nodeName: string, machineId: string, token: string = CLUSTER.token): string {
+    return `${token}\n${nodeName}\n${machineId}\n`;
+}
+
+/**
+ * Takes a fresh worker through the program's steps: stage, preflight, prepare (on the worker), ensure-token (on the
+ * control plane, fed the worker's identity), join (on the worker).
+ */
+export async function bootWorker(controlPlane: SimHost, worker: SimHost, nodeName: string): Promise<void> {
+    stageWorker(worker, nodeName, await readCaCertHash(controlPlane));
+    const preflight = expectSuccess(await worker.runStaged("preflight.sh"), `${nodeName}: preflight.sh`);
+    expectSuccess(await worker.runStaged("prepare.sh"), `${nodeName}: prepare.sh`);
+    expectSuccess(
+        await controlPlane.runStaged("ensure-token.sh", [], { stdin: ensureTokenInput(nodeName, machineIdFrom(preflight.stdout)) }),
+        `ensure-token.sh for ${nodeName}`,
+    );
+    expectSuccess(await worker.runStaged("join.sh"), `${nodeName}: join.sh`);
+}
+
+/**
+ * Options of a host that already is an initialised control plane as far as ensure-token and init's kube-proxy guard
+ * can tell (kubeadm/kubectl installed, admin.conf, a running API server with the node registered), built directly
+ * as a fixture so guard tests need not run prepare and init.
+ */
+export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<string, string>> } = {}): SimHostOptions {
+    const machineId = createHash("sha256").update("cp1").digest("hex").slice(0, 32);
+    const nodes = { cp1: machineId, ...extra.nodes };
+    return {
+        hostname: "cp1",
+        machineId,
+        swap: false,
+        packages: { "ca-certificates": "20230311", kubeadm: "1.33.10-1.1", kubectl: "1.33.10-1.1", kubelet: "1.33.10-1.1" },
+        files: {
+            "/etc/kubernetes/admin.conf": {
+                content: `apiVersion: v1\nclusters:\n- cluster:\n    server: https://${CLUSTER.controlPlaneEndpoint}\n  name: ${CLUSTER.clusterName}\nkind: Config\n`,
+                mode: 0o600,
+            },
+        },
+        state: {
+            "cluster/endpoint": `${CLUSTER.controlPlaneEndpoint}\n`,
+            ...Object.fromEntries(Object.entries(nodes).map(([name, id]) => [`cluster/nodes/${name}`, `${id} Ready\n`])),
+        },
+    };
+}
