@@ -14,7 +14,7 @@ import * as kubernetes from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { loadStackConfig } from "./components/config/stack";
 import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
-import { connectionFor } from "./components/ssh";
+import { connectionFor } from "./components/remote";
 import { nodeAddress } from "./components/config";
 
 // 1. Config.

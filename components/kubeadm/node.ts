@@ -12,19 +12,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { REDACTED, renderInitConfig, renderJoinConfig, type ClusterSettings } from "./config";
-import {
-    contentHash,
-    credentialsScript,
-    ensureTokenScript,
-    initScript,
-    joinScript,
-    preflightScript,
-    prepareScript,
-    resetScript,
-    runInline,
-    runStaged,
-    STAGING_DIR,
-} from "./scripts";
+import { contentHash, runInline, runStaged, STAGING_DIR } from "../remote/script";
+import { credentialsScript, ensureTokenScript, initScript, joinScript, preflightScript, prepareScript, resetScript } from "./scripts";
 
 /** What a host reported about itself in preflight. */
 export interface HostIdentity {

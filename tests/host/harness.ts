@@ -17,10 +17,8 @@ import {
     joinScript,
     preflightScript,
     prepareScript,
-    runInline,
-    runStaged,
-    STAGING_DIR,
 } from "../../components/kubeadm/scripts";
+import { runInline, runStaged, STAGING_DIR } from "../../components/remote/script";
 
 /** Directory of the stub tools put first on PATH. */
 export const STUBS_DIR = path.join(__dirname, "stubs");

@@ -1,11 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import {
-    contentHash,
     credentialsScript,
     ensureTokenScript,
     initScript,
@@ -14,10 +9,9 @@ import {
     preflightScript,
     prepareScript,
     resetScript,
-    runInline,
-    runStaged,
-    shellQuote,
 } from "../../components/kubeadm";
+import { contentHash } from "../../components/remote/script";
+import { shellcheck, shellcheckSkip } from "../helpers/shellcheck";
 
 /** Every script the program can generate, for the inputs that change its text. */
 const scripts: Record<string, string> = {
@@ -32,43 +26,8 @@ const scripts: Record<string, string> = {
     reset: resetScript(),
 };
 
-/** Command lines the SSH user's login shell runs (POSIX sh, not necessarily bash). */
-const commandLines: Record<string, string> = {
-    staged: runStaged("prepare.sh"),
-    "staged-with-args": runStaged("credentials.sh", ["ca-cert-hash"]),
-    "inline-reset": runInline(resetScript(), "HOMELAB_RESET"),
-};
-
-function shellcheckAvailable(): boolean {
-    return spawnSync("shellcheck", ["--version"]).status === 0;
-}
-
-function shellcheck(files: Record<string, string>, shell: "bash" | "sh"): { status: number | null; output: string } {
-    const dir = mkdtempSync(path.join(tmpdir(), "homelab-shellcheck-"));
-    try {
-        const paths = Object.entries(files).map(([name, text]) => {
-            const file = path.join(dir, `${name}.sh`);
-            writeFileSync(file, text);
-            return file;
-        });
-        const result = spawnSync("shellcheck", ["--shell", shell, "--severity", "style", ...paths], { encoding: "utf8" });
-        return { status: result.status, output: `${result.stdout}${result.stderr}` };
-    } finally {
-        rmSync(dir, { recursive: true, force: true });
-    }
-}
-
-const skipShellcheck =
-    !shellcheckAvailable() && process.env.CI !== "true" ? "shellcheck is not installed (apt-get install shellcheck)" : false;
-
-test("every generated script passes shellcheck with no findings", { skip: skipShellcheck }, () => {
+test("every generated script passes shellcheck with no findings", { skip: shellcheckSkip }, () => {
     const { status, output } = shellcheck(scripts, "bash");
-    assert.equal(output, "");
-    assert.equal(status, 0);
-});
-
-test("the command lines run by the login shell pass shellcheck as POSIX sh", { skip: skipShellcheck }, () => {
-    const { status, output } = shellcheck(commandLines, "sh");
     assert.equal(output, "");
     assert.equal(status, 0);
 });
@@ -114,23 +73,4 @@ test("prepare installs from the per-minor repository of the configured version",
     assert.match(scripts["prepare-1.33"], /readonly K8S_REPO='https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb\/'/);
     assert.match(scripts["prepare-1.34"], /readonly K8S_VERSION='1\.34\.1'/);
     assert.notEqual(contentHash(scripts["prepare-1.33"]), contentHash(scripts["prepare-1.34"]), "a version change must change the trigger");
-});
-
-test("shellQuote survives any value through bash unchanged", () => {
-    for (const value of ["plain", "with space", "it's", "$(rm -rf /)", "`x`", "a\"b", "back\\slash", "new\nline"]) {
-        const result = spawnSync("bash", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" });
-        assert.equal(result.stdout, value);
-    }
-});
-
-test("runStaged runs the staged script through sudo -n unless already root", () => {
-    const line = runStaged("init.sh");
-    assert.match(line, /exec bash '\.homelab\/init\.sh'/);
-    assert.match(line, /exec sudo -n bash '\.homelab\/init\.sh'/);
-});
-
-test("runInline feeds the script to bash unchanged", { skip: process.getuid?.() !== 0 ? "needs root (runInline runs bash directly only as root)" : false }, () => {
-    const result = spawnSync("sh", ["-c", runInline("printf '%s' \"$((6 * 7))\"", "END")], { encoding: "utf8" });
-    assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stdout, "42");
 });

@@ -7,7 +7,7 @@ import { resolveConfig } from "../../components/config";
 import { evaluateProgram, type EvaluateOptions } from "./evaluate";
 import { computeWaves, containsSecret, sanitize, type RecordedResource } from "./graph";
 import { projectKeys, readStackConfig } from "./stack";
-import { contentHash } from "../../components/kubeadm/scripts";
+import { contentHash } from "../../components/remote/script";
 
 /** One resource in the plan document. */
 export interface PlanEntry {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { connectionFor } from "../../components/ssh";
+import { connectionFor } from "../../components/remote";
 import type { NodeConfig } from "../../components/config";
 
 const node: NodeConfig = { name: "cp1", host: "192.0.2.10", role: "control-plane", port: 2222, user: "debian", hostKey: "ssh-ed25519 AAAA" };
