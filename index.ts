@@ -7,12 +7,14 @@
  *   2. Mint the bootstrap token.
  *   3. The first control plane: preflight, prepare, `kubeadm init` (no kube-proxy), credentials.
  *   4. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
- *   5. A Kubernetes provider from the admin kubeconfig, for the Cilium and Istio components.
+ *   5. A Kubernetes provider from the admin kubeconfig.
+ *   6. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { loadStackConfig } from "./components/config/stack";
+import { Cilium } from "./components/cilium";
 import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
 import { connectionFor } from "./components/remote";
 import { nodeAddress } from "./components/config";
@@ -38,10 +40,11 @@ const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${toke
 
 // 3. The first control plane.
 const [first] = config.nodes.filter((n) => n.role === "control-plane");
+const controlPlaneConnection = connectionFor(first, auth);
 const controlPlane = new KubeadmNode(first.name, {
     nodeName: first.name,
     mode: "init",
-    connection: connectionFor(first, auth),
+    connection: controlPlaneConnection,
     nodeIp: nodeAddress(first),
     cluster: settings,
     bootstrapToken,
@@ -65,7 +68,7 @@ for (const node of config.nodes.filter((n) => n.role === "worker")) {
     );
 }
 
-// 5. The Kubernetes provider the Cilium and Istio components use.
+// 5. The Kubernetes provider for everything installed into the cluster.
 export const kubeconfig = pulumi.secret(controlPlane.kubeconfig ?? pulumi.output(""));
 const provider = new kubernetes.Provider(
     "cluster",
@@ -73,9 +76,21 @@ const provider = new kubernetes.Provider(
     { dependsOn: [controlPlane.ready] },
 );
 
+// 6. Cilium: installed as soon as the API server is up, verified once every node has joined.
+const cilium = new Cilium(
+    "cilium",
+    {
+        config: config.cilium,
+        provider,
+        controlPlane: { connection: controlPlaneConnection, initialised: controlPlane.ready },
+        nodesReady: [controlPlane.ready, ...workers.map((w) => w.ready)],
+        nodeNames: config.nodes.map((n) => n.name),
+    },
+);
+
 export const clusterName = config.clusterName;
 export const controlPlaneEndpoint = endpoint;
 export const kubernetesVersion = config.kubernetesVersion;
 export const controlPlaneNode = controlPlane.nodeName;
 export const workerNodes = workers.map((w) => w.nodeName);
-export const kubernetesProviderUrn = provider.urn;
+export const ciliumChartVersion = cilium.chartVersion;

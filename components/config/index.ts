@@ -9,6 +9,7 @@
 import * as YAML from "yaml";
 import { cidrContains, cidrsOverlap, isDnsName, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./net";
 import { checkKubernetesVersion } from "./versions";
+import { DEFAULT_CILIUM_CLI_VERSION, DEFAULT_CILIUM_VERSION, resolveCiliumConfig, type CiliumConfig } from "../cilium/settings";
 
 export * from "./versions";
 
@@ -59,6 +60,8 @@ export interface ClusterConfig {
     readonly nodes: readonly NodeConfig[];
     /** Default SSH user. */
     readonly sshUser: string;
+    /** Cilium: chart and CLI versions, effective values. */
+    readonly cilium: CiliumConfig;
 }
 
 /** The result of resolving raw config: a typed config when there are no errors, plus warnings either way. */
@@ -97,6 +100,16 @@ export const CONFIG_DEFAULTS = {
     schedulableControlPlane: "auto",
     sshUser: "root",
     sshPrivateKey: "",
+    ciliumVersion: DEFAULT_CILIUM_VERSION,
+    ciliumCliVersion: DEFAULT_CILIUM_CLI_VERSION,
+    hubbleRelay: "false",
+    hubbleUi: "false",
+    ciliumRoutingMode: "tunnel",
+    ciliumNativeRoutingCidr: "",
+    ciliumPodCidrMaskSize: "24",
+    ciliumValues: "",
+    istioEnabled: "true",
+    istioMode: "sidecar",
 } as const;
 
 /** Every key this project reads. */
@@ -110,6 +123,16 @@ export const CONFIG_KEYS = [
     "schedulableControlPlane",
     "sshUser",
     "sshPrivateKey",
+    "ciliumVersion",
+    "ciliumCliVersion",
+    "hubbleRelay",
+    "hubbleUi",
+    "ciliumRoutingMode",
+    "ciliumNativeRoutingCidr",
+    "ciliumPodCidrMaskSize",
+    "ciliumValues",
+    "istioEnabled",
+    "istioMode",
 ] as const;
 
 const NODE_FIELDS = ["name", "host", "role", "port", "user", "hostKey", "nodeIp"] as const;
@@ -457,11 +480,41 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
         );
     }
 
-    if (errors.length > 0 || !controlPlaneEndpoint || !version.version) {
+    const clusterValid = errors.length === 0 && controlPlaneEndpoint !== undefined;
+    const cilium = resolveCiliumConfig(
+        {
+            ciliumVersion: get("ciliumVersion"),
+            ciliumCliVersion: get("ciliumCliVersion"),
+            hubbleRelay: get("hubbleRelay"),
+            hubbleUi: get("hubbleUi"),
+            ciliumRoutingMode: get("ciliumRoutingMode"),
+            ciliumNativeRoutingCidr: get("ciliumNativeRoutingCidr"),
+            ciliumPodCidrMaskSize: get("ciliumPodCidrMaskSize"),
+            ciliumValues: get("ciliumValues"),
+            istioEnabled: get("istioEnabled"),
+            istioMode: get("istioMode"),
+        },
+        clusterValid && controlPlaneEndpoint
+            ? {
+                  clusterName,
+                  apiServerHost: controlPlaneEndpoint.host,
+                  apiServerPort: controlPlaneEndpoint.port,
+                  podSubnet,
+                  serviceSubnet,
+                  nodeCount: nodes.length,
+                  hasSchedulableNode: workers.length > 0 || schedulableControlPlane,
+              }
+            : undefined,
+    );
+    errors.push(...cilium.errors);
+    warnings.push(...cilium.warnings);
+
+    if (errors.length > 0 || !controlPlaneEndpoint || !version.version || !cilium.config) {
         return { errors, warnings };
     }
     return {
         config: {
+            cilium: cilium.config,
             clusterName,
             kubernetesVersion: version.version,
             podSubnet,

@@ -11,7 +11,7 @@ test("npm run plan prints the dev stack's waves with dependencies and key inputs
     assert.equal(run.status, 0, run.stderr);
     const out = run.stdout;
     assert.match(out, /^Plan for stack "dev" of project homelab$/m);
-    assert.match(out, /^\d+ resources in \d+ waves, grouped by 3 components/m);
+    assert.match(out, /^\d+ resources in \d+ waves, grouped by \d+ components/m);
     const waveHeaders = [...out.matchAll(/^Wave (\d+) \(\d+\)$/gm)].map((m) => Number(m[1]));
     assert.ok(waveHeaders.length >= 5);
     assert.deepEqual(waveHeaders, waveHeaders.map((_, i) => i + 1), "waves are numbered in order");
@@ -23,6 +23,11 @@ test("npm run plan prints the dev stack's waves with dependencies and key inputs
     assert.ok(waveOf("cp1-init") < waveOf("worker1-join"));
     assert.equal(waveOf("worker1-join"), waveOf("worker2-join"));
     assert.ok(waveOf("cp1-kubeconfig") < waveOf("cluster"), "the provider waits for the kubeconfig");
+    assert.ok(waveOf("cluster") < waveOf("cilium-release"), "the release waits for its provider");
+    assert.ok(waveOf("worker2-join") < waveOf("cilium-check"), "the check runs once every node has joined");
+    // The release shows its chart and values, diffable in a pull request.
+    assert.match(out, /\+ cilium-release {2}\[kubernetes:helm\.sh\/v3:Release\] {2}in cilium\n(?: {6}[^\n]*\n)*? {6}version: 1\.18\.0\n/);
+    assert.match(out, /\n {6}values:\n(?: {8}[^\n]*\n)*? {8}kubeProxyReplacement: true\n/);
     assert.match(out, /\+ cp1-init {2}\[command:remote:Command\] {2}in cp1\n {6}waits for: [^\n]*cp1-membership/);
     assert.match(out, /remotePath: \.homelab\/prepare\.sh\n {6}source: \d+ lines, sha256 [0-9a-f]{12} — # homelab prepare/);
     assert.match(out, /\+ cp1-kubeadm-config[^\n]*\n(?: {6}[^\n]*\n)*? {6}source: \[secret\]/);

@@ -1,0 +1,4 @@
+export * from "./cilium";
+export * from "./scripts";
+export * from "./settings";
+export * from "./values";

@@ -1,0 +1,265 @@
+/**
+ * Helm values for the Cilium chart (1.18), built from stack config, and the guard over the effective values
+ * (built values deep-merged with the user's `ciliumValues`).
+ *
+ * Sources: the chart's values.yaml/values.schema.json for 1.18.0; Cilium's kube-proxy-free guide
+ * (Documentation/network/kubernetes/kubeproxy-free.rst) for `k8sServiceHost`/`k8sServicePort`; Cilium's Istio
+ * integration page (Documentation/network/servicemesh/istio.rst) for `cni.exclusive=false` and
+ * `socketLB.hostNamespaceOnly=true`; Istio's ambient platform prerequisites for `bpf.masquerade` staying false.
+ */
+import { cidrContains, cidrsOverlap, parseIpv4, parseIpv4Cidr } from "../config/net";
+
+/** How Istio runs, as far as Cilium is concerned. */
+export type IstioMode = "off" | "sidecar" | "ambient";
+/** Cilium's datapath routing mode. */
+export type RoutingMode = "tunnel" | "native";
+
+/** Everything the values depend on. */
+export interface CiliumValuesInput {
+    /** Cluster name (`cluster.name`). */
+    readonly clusterName: string;
+    /** API server host the agent talks to without kube-proxy (never the ClusterIP). */
+    readonly apiServerHost: string;
+    /** API server port. */
+    readonly apiServerPort: number;
+    /** Pod CIDR handed to Cilium's cluster-pool IPAM. */
+    readonly podSubnet: string;
+    /** Per-node pod CIDR mask size. */
+    readonly podCidrMaskSize: number;
+    /** Number of nodes (operator replicas: 1 on one node, else 2). */
+    readonly nodeCount: number;
+    /** Deploy hubble-relay. */
+    readonly hubbleRelay: boolean;
+    /** Deploy hubble-ui (needs relay). */
+    readonly hubbleUi: boolean;
+    /** Tunnel (VXLAN) or native routing. */
+    readonly routingMode: RoutingMode;
+    /** CIDR routed natively without masquerade; required for native routing. */
+    readonly nativeRoutingCidr?: string;
+    /** Istio mode; anything but `off` adds the chaining requirements. */
+    readonly istio: IstioMode;
+}
+
+/** The values this program sets, typed. Every key path here must exist in the chart's values.yaml. */
+export interface CiliumValues {
+    kubeProxyReplacement: boolean;
+    k8sServiceHost: string;
+    k8sServicePort: number;
+    cluster: { name: string };
+    ipam: { mode: "cluster-pool"; operator: { clusterPoolIPv4PodCIDRList: string[]; clusterPoolIPv4MaskSize: number } };
+    operator: { replicas: number };
+    envoy: { enabled: boolean };
+    l7Proxy: boolean;
+    hubble: { enabled: boolean; relay: { enabled: boolean }; ui: { enabled: boolean } };
+    routingMode: RoutingMode;
+    tunnelProtocol?: "vxlan";
+    ipv4NativeRoutingCIDR?: string;
+    autoDirectNodeRoutes?: boolean;
+    cni?: { exclusive: boolean };
+    socketLB?: { hostNamespaceOnly: boolean };
+    bpf?: { masquerade: boolean };
+}
+
+/** A JSON-like value tree as Helm takes it. */
+export type ValueTree = { [key: string]: unknown };
+
+/** Builds the chart values from config. Pure and deterministic. */
+export function buildCiliumValues(input: CiliumValuesInput): CiliumValues {
+    const values: CiliumValues = {
+        // No kube-proxy runs (kubeadm skipped its addon), so Cilium must take over Services.
+        kubeProxyReplacement: true,
+        // Without kube-proxy nothing serves the kubernetes Service ClusterIP until Cilium does, so the agent must be
+        // told the real endpoint. "auto" would need Helm's server-side lookup; the ClusterIP would deadlock.
+        k8sServiceHost: input.apiServerHost,
+        k8sServicePort: input.apiServerPort,
+        cluster: { name: input.clusterName },
+        // The chart default pool 10.0.0.0/8 contains kubeadm's service CIDR; use the configured pod CIDR instead.
+        ipam: {
+            mode: "cluster-pool",
+            operator: { clusterPoolIPv4PodCIDRList: [input.podSubnet], clusterPoolIPv4MaskSize: input.podCidrMaskSize },
+        },
+        // The operator's required pod anti-affinity leaves a second replica Pending on a single node, and then
+        // `cilium status --wait` never succeeds.
+        operator: { replicas: input.nodeCount === 1 ? 1 : 2 },
+        // The lab notes' cilium-envoy DaemonSet: L7 policy and visibility.
+        envoy: { enabled: true },
+        l7Proxy: true,
+        hubble: { enabled: true, relay: { enabled: input.hubbleRelay }, ui: { enabled: input.hubbleUi } },
+        routingMode: input.routingMode,
+    };
+    if (input.routingMode === "tunnel") {
+        values.tunnelProtocol = "vxlan";
+    } else {
+        // Native routing: pods are routed, not encapsulated; every lab node shares one L2 segment, so Cilium can
+        // install the direct routes itself. The chart fails without ipv4NativeRoutingCIDR.
+        values.ipv4NativeRoutingCIDR = input.nativeRoutingCidr;
+        values.autoDirectNodeRoutes = true;
+    }
+    if (input.istio !== "off") {
+        // istio-cni chains its plugin into Cilium's conflist: Cilium must not own /etc/cni/net.d exclusively.
+        values.cni = { exclusive: false };
+        // With kube-proxy replacement the socket LB rewrites ClusterIPs at connect(), bypassing the sidecar/ztunnel
+        // redirection; keep it to the host namespace.
+        values.socketLB = { hostNamespaceOnly: true };
+        // eBPF masquerade breaks ambient's link-local health probes (169.254.7.127); keep iptables masquerade.
+        values.bpf = { masquerade: false };
+    }
+    return values;
+}
+
+function isPlainObject(value: unknown): value is ValueTree {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Helm's merge: maps merge key by key, everything else (scalars, lists) is replaced by the override. */
+export function deepMerge(base: ValueTree, override: ValueTree): ValueTree {
+    const out: ValueTree = { ...base };
+    for (const [key, value] of Object.entries(override)) {
+        const current = out[key];
+        out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+    }
+    return out;
+}
+
+/** Reads a dotted path from a value tree. */
+export function valueAt(tree: ValueTree, dottedPath: string): unknown {
+    let node: unknown = tree;
+    for (const key of dottedPath.split(".")) {
+        if (!isPlainObject(node)) {
+            return undefined;
+        }
+        node = node[key];
+    }
+    return node;
+}
+
+/** Leaf key paths of a value tree (lists are leaves), sorted. */
+export function keyPaths(tree: ValueTree, prefix = ""): string[] {
+    return Object.entries(tree)
+        .flatMap(([key, value]) => (isPlainObject(value) && Object.keys(value).length > 0 ? keyPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`]))
+        .sort();
+}
+
+/** Helm renders booleans and "true"/"false" strings alike in these keys; treat both. */
+function truthy(value: unknown): boolean | undefined {
+    if (value === true || value === "true") {
+        return true;
+    }
+    if (value === false || value === "false") {
+        return false;
+    }
+    return undefined;
+}
+
+/** Facts about the cluster the effective values are checked against. */
+export interface CiliumGuardContext {
+    /** Number of nodes. */
+    readonly nodeCount: number;
+    /** Whether any node accepts ordinary pods (hubble-relay/ui tolerate no taints). */
+    readonly hasSchedulableNode: boolean;
+    /** Istio mode from config. */
+    readonly istio: IstioMode;
+    /** Service CIDR. */
+    readonly serviceSubnet: string;
+    /** Pod CIDR. */
+    readonly podSubnet: string;
+}
+
+/**
+ * Refuses effective values that cannot work here — what `istioctl install` and the chart check, plus the kubeadm
+ * specifics — with one message per problem naming the key (`ciliumValues.<path>` for anything overridable).
+ */
+export function checkCiliumValues(values: ValueTree, ctx: CiliumGuardContext): string[] {
+    const errors: string[] = [];
+    const key = (path: string): string => `ciliumValues.${path}`;
+
+    if (truthy(valueAt(values, "kubeProxyReplacement")) !== true) {
+        errors.push(`${key("kubeProxyReplacement")}: must stay true — kubeadm ran without kube-proxy, so nothing else would serve Services`);
+    }
+    const host = valueAt(values, "k8sServiceHost");
+    const services = parseIpv4Cidr(ctx.serviceSubnet);
+    if (typeof host !== "string" || host === "" || host === "auto") {
+        errors.push(`${key("k8sServiceHost")}: must be the API server address (controlPlaneEndpoint), not ${JSON.stringify(host)} — remove the override`);
+    } else if (services.ok && parseIpv4(host) !== undefined && cidrContains(services.cidr, parseIpv4(host) as number)) {
+        errors.push(`${key("k8sServiceHost")}: ${host} is a ClusterIP in serviceSubnet; without kube-proxy only Cilium could serve it — use controlPlaneEndpoint`);
+    }
+
+    const pools = valueAt(values, "ipam.operator.clusterPoolIPv4PodCIDRList");
+    for (const pool of Array.isArray(pools) ? pools : []) {
+        const parsed = parseIpv4Cidr(String(pool));
+        if (!parsed.ok) {
+            errors.push(`${key("ipam.operator.clusterPoolIPv4PodCIDRList")}: "${String(pool)}" ${parsed.reason}`);
+        } else if (services.ok && cidrsOverlap(parsed.cidr, services.cidr)) {
+            errors.push(
+                `${key("ipam.operator.clusterPoolIPv4PodCIDRList")}: ${String(pool)} overlaps serviceSubnet ${ctx.serviceSubnet} — ` +
+                    "the pod pool must not contain Service addresses",
+            );
+        }
+    }
+    const mask = valueAt(values, "ipam.operator.clusterPoolIPv4MaskSize");
+    const pods = parseIpv4Cidr(ctx.podSubnet);
+    if (typeof mask === "number" && pods.ok) {
+        if (!Number.isInteger(mask) || mask <= pods.cidr.prefix || mask > 28) {
+            errors.push(`ciliumPodCidrMaskSize: ${mask} must be larger than podSubnet's /${pods.cidr.prefix} and at most 28 (24 gives 254 pods per node)`);
+        } else if (2 ** (mask - pods.cidr.prefix) < ctx.nodeCount) {
+            errors.push(`ciliumPodCidrMaskSize: /${mask} blocks of ${ctx.podSubnet} give fewer than ${ctx.nodeCount} nodes one each — use a smaller mask size`);
+        }
+    }
+
+    const replicas = valueAt(values, "operator.replicas");
+    if (typeof replicas === "number" && replicas > ctx.nodeCount) {
+        errors.push(
+            `${key("operator.replicas")}: ${replicas} replicas on ${ctx.nodeCount} node(s) — the operator's pod anti-affinity leaves the extra ones ` +
+                "Pending and cilium status --wait never succeeds; use at most one per node",
+        );
+    }
+
+    const routing = valueAt(values, "routingMode");
+    if (routing === "native") {
+        const cidr = valueAt(values, "ipv4NativeRoutingCIDR");
+        const parsed = typeof cidr === "string" && cidr !== "" ? parseIpv4Cidr(cidr) : undefined;
+        if (!parsed) {
+            errors.push("ciliumNativeRoutingCidr: native routing needs the CIDR that is routed without masquerade (the chart fails without it) — e.g. the podSubnet");
+        } else if (!parsed.ok) {
+            errors.push(`ciliumNativeRoutingCidr: "${String(cidr)}" ${parsed.reason}`);
+        } else if (pods.ok && !(parsed.cidr.prefix <= pods.cidr.prefix && cidrContains(parsed.cidr, pods.cidr.network))) {
+            errors.push(`ciliumNativeRoutingCidr: ${String(cidr)} does not contain podSubnet ${ctx.podSubnet} — pod traffic would be masqueraded`);
+        }
+    } else if (routing !== "tunnel" && routing !== undefined && routing !== "") {
+        errors.push(`${key("routingMode")}: ${JSON.stringify(routing)} — use tunnel or native (ciliumRoutingMode)`);
+    }
+
+    const hubble = truthy(valueAt(values, "hubble.enabled")) === true;
+    const relay = truthy(valueAt(values, "hubble.relay.enabled")) === true;
+    const ui = truthy(valueAt(values, "hubble.ui.enabled")) === true;
+    if (relay && !hubble) {
+        errors.push("hubbleRelay: needs Hubble itself — remove ciliumValues.hubble.enabled=false");
+    }
+    if (ui && !relay) {
+        errors.push("hubbleUi: needs hubbleRelay=true (the UI reads flows from the relay)");
+    }
+    if ((relay || ui) && !ctx.hasSchedulableNode) {
+        errors.push(
+            "hubbleRelay/hubbleUi: hubble-relay and hubble-ui tolerate no taints and every node is a tainted control plane — " +
+                "set schedulableControlPlane to true (or auto) or add a worker",
+        );
+    }
+
+    if (ctx.istio !== "off") {
+        const reason = "istio-cni must chain after Cilium";
+        if (truthy(valueAt(values, "cni.exclusive")) !== false) {
+            errors.push(`${key("cni.exclusive")}: must be false while istioEnabled is true — ${reason}, and with exclusive=true Cilium rewrites the conflist`);
+        }
+        const socketLb = truthy(valueAt(values, "kubeProxyReplacement")) === true || truthy(valueAt(values, "socketLB.enabled")) === true;
+        if (socketLb && truthy(valueAt(values, "socketLB.hostNamespaceOnly")) !== true) {
+            errors.push(
+                `${key("socketLB.hostNamespaceOnly")}: must be true while istioEnabled is true — the socket load balancer would ` +
+                    "rewrite ClusterIPs before Istio's redirection sees them",
+            );
+        }
+        if (ctx.istio === "ambient" && truthy(valueAt(values, "bpf.masquerade")) === true) {
+            errors.push(`${key("bpf.masquerade")}: must be false with istioMode ambient — it breaks ambient's link-local health probes (169.254.7.127)`);
+        }
+    }
+    return errors;
+}

@@ -1,0 +1,87 @@
+/**
+ * Cilium's config keys through resolveConfig, the way the program and the offline plan read them.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { resolveConfig, type RawConfig } from "../../components/config";
+import { valueAt } from "../../components/cilium";
+
+const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRzXbNm6n+HXQR52zAYPUHlzj1nzBJZEwDuyfdjKpI+";
+const nodes = JSON.stringify([
+    { name: "cp1", host: "192.0.2.10", role: "control-plane", hostKey: ED25519 },
+    { name: "worker1", host: "192.0.2.11", role: "worker", hostKey: ED25519 },
+]);
+const single = JSON.stringify([{ name: "cp1", host: "192.0.2.10", role: "control-plane", hostKey: ED25519 }]);
+const resolve = (raw: RawConfig): ReturnType<typeof resolveConfig> => resolveConfig({ nodes, ...raw }, { hasPrivateKey: true });
+
+test("defaults: chart 1.18.0, CLI v0.18.9, sidecar Istio chaining, tunnel routing", () => {
+    const { config, errors, warnings } = resolve({});
+    assert.deepEqual(errors, []);
+    assert.deepEqual(warnings, []);
+    assert.equal(config?.cilium.chartVersion, "1.18.0");
+    assert.equal(config?.cilium.cliVersion, "v0.18.9");
+    assert.equal(config?.cilium.istio, "sidecar");
+    const values = config?.cilium.values ?? {};
+    assert.equal(valueAt(values, "cni.exclusive"), false);
+    assert.equal(valueAt(values, "routingMode"), "tunnel");
+    assert.equal(valueAt(values, "operator.replicas"), 2);
+    assert.equal(valueAt(values, "k8sServiceHost"), "192.0.2.10");
+});
+
+test("config switches: no Istio, ambient, native routing, hubble, mask size, a single node", () => {
+    assert.equal(valueAt(resolve({ istioEnabled: "false" }).config?.cilium.values ?? {}, "cni"), undefined);
+    assert.equal(resolve({ istioMode: "ambient" }).config?.cilium.istio, "ambient");
+    const native = resolve({ ciliumRoutingMode: "native", ciliumNativeRoutingCidr: "10.244.0.0/16" }).config?.cilium.values ?? {};
+    assert.equal(valueAt(native, "ipv4NativeRoutingCIDR"), "10.244.0.0/16");
+    const hubble = resolve({ hubbleRelay: "true", hubbleUi: "true" }).config?.cilium.values ?? {};
+    assert.deepEqual([valueAt(hubble, "hubble.relay.enabled"), valueAt(hubble, "hubble.ui.enabled")], [true, true]);
+    assert.equal(valueAt(resolve({ ciliumPodCidrMaskSize: "26" }).config?.cilium.values ?? {}, "ipam.operator.clusterPoolIPv4MaskSize"), 26);
+    assert.equal(valueAt(resolve({ nodes: single }).config?.cilium.values ?? {}, "operator.replicas"), 1);
+});
+
+test("ciliumValues overrides are deep-merged over the generated values", () => {
+    const { config, errors } = resolve({ ciliumValues: "hubble:\n  metrics:\n    enabled: [dns, drop]\noperator:\n  replicas: 1\n" });
+    assert.deepEqual(errors, []);
+    const values = config?.cilium.values ?? {};
+    assert.deepEqual(valueAt(values, "hubble.metrics.enabled"), ["dns", "drop"]);
+    assert.equal(valueAt(values, "hubble.enabled"), true, "sibling keys survive the merge");
+    assert.equal(valueAt(values, "operator.replicas"), 1);
+});
+
+const bad: { rule: string; raw: RawConfig; message: RegExp }[] = [
+    { rule: "chart version", raw: { ciliumVersion: "latest" }, message: /^ciliumVersion: "latest" is not a chart version — use major\.minor\.patch, e\.g\. 1\.18\.0$/ },
+    { rule: "CLI version", raw: { ciliumCliVersion: "0.18.9" }, message: /^ciliumCliVersion: "0\.18\.9" is not a cilium-cli release tag — use e\.g\. v0\.18\.9$/ },
+    { rule: "hubbleRelay not boolean", raw: { hubbleRelay: "yes" }, message: /^hubbleRelay: "yes" — use true or false$/ },
+    { rule: "routing mode", raw: { ciliumRoutingMode: "bgp" }, message: /^ciliumRoutingMode: "bgp" — use tunnel/ },
+    { rule: "native without CIDR", raw: { ciliumRoutingMode: "native" }, message: /^ciliumNativeRoutingCidr: native routing needs the CIDR/ },
+    { rule: "malformed native CIDR", raw: { ciliumRoutingMode: "native", ciliumNativeRoutingCidr: "10.244.1.0/16" }, message: /^ciliumNativeRoutingCidr: "10\.244\.1\.0\/16" has host bits set below the prefix — use 10\.244\.0\.0\/16$/ },
+    { rule: "mask size not a number", raw: { ciliumPodCidrMaskSize: "/24" }, message: /^ciliumPodCidrMaskSize: "\/24" — use the prefix length/ },
+    { rule: "ciliumValues not YAML", raw: { ciliumValues: "a: [" }, message: /^ciliumValues: not valid YAML\/JSON/ },
+    { rule: "ciliumValues not a mapping", raw: { ciliumValues: "- a" }, message: /^ciliumValues: must be a YAML\/JSON mapping of chart values/ },
+    { rule: "istioEnabled not boolean", raw: { istioEnabled: "on" }, message: /^istioEnabled: "on" — use true or false$/ },
+    { rule: "istioMode", raw: { istioMode: "mesh" }, message: /^istioMode: "mesh" — use sidecar or ambient$/ },
+    { rule: "override breaks chaining", raw: { ciliumValues: "cni: {exclusive: true}" }, message: /^ciliumValues\.cni\.exclusive: must be false while istioEnabled is true/ },
+    { rule: "override breaks ambient", raw: { istioMode: "ambient", ciliumValues: "bpf: {masquerade: true}" }, message: /^ciliumValues\.bpf\.masquerade: must be false with istioMode ambient/ },
+    { rule: "override: too many operators", raw: { nodes: single, ciliumValues: "operator: {replicas: 2}" }, message: /^ciliumValues\.operator\.replicas: 2 replicas on 1 node\(s\)/ },
+    { rule: "hubble on a tainted single node", raw: { nodes: single, schedulableControlPlane: "false", hubbleRelay: "true" }, message: /^hubbleRelay\/hubbleUi: .* set schedulableControlPlane to true/ },
+];
+
+for (const { rule, raw, message } of bad) {
+    test(`bad Cilium config is refused naming the key: ${rule}`, () => {
+        const { config, errors } = resolve(raw);
+        assert.equal(config, undefined);
+        assert.ok(errors.some((e) => message.test(e)), `expected ${String(message)}, got:\n${errors.join("\n")}`);
+    });
+}
+
+test("a chart outside the tested 1.18 line is a warning, not an error", () => {
+    const { config, warnings } = resolve({ ciliumVersion: "1.19.2" });
+    assert.equal(config?.cilium.chartVersion, "1.19.2");
+    assert.ok(warnings.some((w) => /^ciliumVersion: 1\.19\.2 is outside the tested 1\.18 line/.test(w)), warnings.join("\n"));
+});
+
+test("key errors are reported even when the cluster part is invalid", () => {
+    const { errors } = resolve({ podSubnet: "10.0.0.0/8", ciliumRoutingMode: "bgp" });
+    assert.ok(errors.some((e) => e.startsWith("podSubnet/serviceSubnet")));
+    assert.ok(errors.some((e) => e.startsWith("ciliumRoutingMode")));
+});
