@@ -16,12 +16,12 @@ import * as random from "@pulumi/random";
 import { loadStackConfig } from "./components/config/stack";
 import { Cilium } from "./components/cilium";
 import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
-import { connectionFor } from "./components/remote";
+import { connectionFor, sshTarget } from "./components/remote";
 import { nodeAddress } from "./components/config";
 
 // 1. Config.
-const { cluster: config, sshPrivateKey, sshAuthSock } = loadStackConfig();
-const auth = { privateKey: sshPrivateKey, agentSocketPath: sshAuthSock };
+const { cluster: config, sshPrivateKey } = loadStackConfig();
+const auth = { privateKey: sshPrivateKey };
 const endpoint = `${config.controlPlaneEndpoint.host}:${config.controlPlaneEndpoint.port}`;
 const settings: ClusterSettings = {
     kubernetesVersion: config.kubernetesVersion,
@@ -45,6 +45,7 @@ const controlPlane = new KubeadmNode(first.name, {
     nodeName: first.name,
     mode: "init",
     connection: controlPlaneConnection,
+    sshTarget: sshTarget(first),
     nodeIp: nodeAddress(first),
     cluster: settings,
     bootstrapToken,
@@ -59,6 +60,7 @@ for (const node of config.nodes.filter((n) => n.role === "worker")) {
             nodeName: node.name,
             mode: "join",
             connection: connectionFor(node, auth),
+            sshTarget: sshTarget(node),
             nodeIp: nodeAddress(node),
             cluster: settings,
             bootstrapToken,
@@ -82,7 +84,7 @@ const cilium = new Cilium(
     {
         config: config.cilium,
         provider,
-        controlPlane: { connection: controlPlaneConnection, initialised: controlPlane.ready },
+        controlPlane: { connection: controlPlaneConnection, sshTarget: sshTarget(first), initialised: controlPlane.ready },
         nodesReady: [controlPlane.ready, ...workers.map((w) => w.ready)],
         nodeNames: config.nodes.map((n) => n.name),
     },

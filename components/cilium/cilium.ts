@@ -27,6 +27,8 @@ export const CILIUM_RELEASE = { name: "cilium", namespace: "kube-system" } as co
 export interface CiliumControlPlane {
     /** SSH connection to the first control plane. */
     readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+    /** `user@host:port` of that connection (staged files live in the user's home; a change re-uploads them). */
+    readonly sshTarget: string;
     /** Its `kubeadm init` step: the API server exists and `.homelab/` is staged after it. */
     readonly initialised: pulumi.Resource;
 }
@@ -88,7 +90,12 @@ export class Cilium extends pulumi.ComponentResource {
         const stage = (step: string, file: string, text: string): remote.CopyToRemote =>
             new remote.CopyToRemote(
                 `${name}-${step}-script`,
-                { connection, source: new pulumi.asset.StringAsset(text), remotePath: `${STAGING_DIR}/${file}` },
+                {
+                    connection,
+                    source: new pulumi.asset.StringAsset(text),
+                    remotePath: `${STAGING_DIR}/${file}`,
+                    triggers: [controlPlane.sshTarget],
+                },
                 { parent: this, dependsOn: [controlPlane.initialised] },
             );
 

@@ -382,6 +382,10 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
                 "e.g. podSubnet 10.244.0.0/16 with serviceSubnet 10.96.0.0/12",
         );
     }
+    if (services && services.prefix < 12) {
+        // kube-apiserver: "specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12".
+        errors.push(`serviceSubnet: ${serviceSubnet} is larger than the API server accepts (a /12 at most) — use e.g. 10.96.0.0/12`);
+    }
     if (pods && pods.prefix > 24) {
         errors.push(`podSubnet: ${podSubnet} is smaller than one /24 per node — use a /16 such as 10.244.0.0/16`);
     }

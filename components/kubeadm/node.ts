@@ -13,7 +13,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { REDACTED, renderInitConfig, renderJoinConfig, type ClusterSettings } from "./config";
 import { contentHash, runInline, runStaged, STAGING_DIR } from "../remote/script";
-import { credentialsScript, ensureTokenScript, initScript, joinScript, preflightScript, prepareScript, resetScript } from "./scripts";
+import {
+    credentialsScript,
+    ensureTokenScript,
+    initScript,
+    joinScript,
+    membershipScript,
+    preflightScript,
+    prepareScript,
+    resetScript,
+} from "./scripts";
 
 /** What a host reported about itself in preflight. */
 export interface HostIdentity {
@@ -43,6 +52,11 @@ export interface KubeadmNodeArgs {
     mode: "init" | "join";
     /** SSH connection to the host (secret in state: it may carry a private key). */
     connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+    /**
+     * `user@host:port` of the connection. Staged files live in that user's home, so a change re-uploads them (an
+     * unchanged upload is not copied again when only the connection changes).
+     */
+    sshTarget: string;
     /** IPv4 address the kubelet advertises; omitted lets it pick the default-route address. */
     nodeIp?: string;
     /** Cluster-wide settings. */
@@ -103,19 +117,35 @@ export class KubeadmNode extends pulumi.ComponentResource {
             ...extra,
         });
 
-        /** Uploads a staged file; the Command that runs it carries the content hash in `triggers`. */
-        const stageFile = (
-            step: string,
-            file: string,
-            content: pulumi.Input<string>,
-            after: pulumi.Resource,
-        ): remote.CopyToRemote =>
+        /** Uploads a script; the Command that runs it carries the content hash in `triggers`. */
+        const stageFile = (step: string, file: string, content: string, after: pulumi.Resource): remote.CopyToRemote =>
             new remote.CopyToRemote(
                 `${name}-${step}`,
                 {
                     connection,
-                    source: pulumi.output(content).apply((text) => new pulumi.asset.StringAsset(text)),
+                    source: new pulumi.asset.StringAsset(content),
                     remotePath: `${STAGING_DIR}/${file}`,
+                    triggers: [args.sshTarget],
+                },
+                child({ dependsOn: [after] }),
+            );
+
+        /**
+         * Writes a file whose content is secret and known only during the update (it embeds the bootstrap token or
+         * another step's output). It goes through the Command's secret `stdin` rather than CopyToRemote: an upload
+         * whose source is still unknown fails `pulumi preview` (pulumi-command#754), and stdin keeps the content out of
+         * the command line and the logs. `redactedHash` (the content with secrets masked) is the trigger, so previews
+         * still show every real change.
+         */
+        const writeSecretFile = (step: string, file: string, content: pulumi.Input<string>, redactedHash: string, after: pulumi.Resource): remote.Command =>
+            new remote.Command(
+                `${name}-${step}`,
+                {
+                    connection,
+                    create: `umask 077 && cat > ${STAGING_DIR}/${file}`,
+                    stdin: pulumi.secret(content),
+                    triggers: [redactedHash, args.sshTarget],
+                    logging: "none",
                 },
                 child({ dependsOn: [after] }),
             );
@@ -149,13 +179,14 @@ export class KubeadmNode extends pulumi.ComponentResource {
         );
 
         // The node's lifetime in the cluster. Never replaced (no triggers; its inputs never change), so its delete
-        // runs only when the node leaves the stack.
+        // runs only when the node leaves the stack. Create records the node name on the host; the reset runs only
+        // while the host still is this node (a rename creates the new node's resources before deleting these).
         const membership = new remote.Command(
             `${name}-membership`,
             {
                 connection,
-                create: `echo ${nodeName} is managed by homelab`,
-                delete: runInline(resetScript(), "HOMELAB_RESET"),
+                create: runInline(membershipScript({ nodeName }), "HOMELAB_MEMBER"),
+                delete: runInline(resetScript({ nodeName }), "HOMELAB_RESET"),
             },
             child({ dependsOn: [prepare] }),
         );
@@ -165,10 +196,11 @@ export class KubeadmNode extends pulumi.ComponentResource {
             // The hash is taken over the config with the token redacted: previews show every real change, and the
             // trigger is not derived from (so not marked as) a secret.
             const configHash = contentHash(renderInitConfig({ ...configInput, token: REDACTED }));
-            const configFile = stageFile(
+            const configFile = writeSecretFile(
                 "kubeadm-config",
                 "kubeadm-init.yaml",
-                pulumi.secret(pulumi.output(args.bootstrapToken).apply((token) => renderInitConfig({ ...configInput, token }))),
+                pulumi.output(args.bootstrapToken).apply((token) => renderInitConfig({ ...configInput, token })),
+                configHash,
                 stage,
             );
             const initText = initScript();
@@ -243,20 +275,13 @@ export class KubeadmNode extends pulumi.ComponentResource {
                 },
                 child({ dependsOn: [membership, ...source.ready] }),
             );
-            const joinConfig = stageFile(
+            const joinConfig = writeSecretFile(
                 "join-config",
                 "kubeadm-join.yaml",
-                pulumi.secret(
-                    pulumi.all([args.bootstrapToken, source.caCertHash]).apply(([token, caCertHash]) =>
-                        renderJoinConfig({
-                            nodeName,
-                            nodeIp: args.nodeIp,
-                            apiServerEndpoint: cluster.controlPlaneEndpoint,
-                            token,
-                            caCertHash,
-                        }),
-                    ),
+                pulumi.all([args.bootstrapToken, source.caCertHash]).apply(([token, caCertHash]) =>
+                    renderJoinConfig({ nodeName, nodeIp: args.nodeIp, apiServerEndpoint: cluster.controlPlaneEndpoint, token, caCertHash }),
                 ),
+                configHash,
                 stage,
             );
             const joinFile = stageFile("join-script", "join.sh", joinText, stage);

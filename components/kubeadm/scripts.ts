@@ -29,19 +29,38 @@ export function kubernetesMinor(version: string): string {
 
 /** Shell helpers shared by the scripts that write files or run kubeadm. */
 const WRITE_IF_CHANGED = `
-# write_if_changed PATH MODE < content: replaces PATH only when the content differs; status 0 = written.
+# write_if_changed PATH MODE < content: replaces PATH only when the content differs; status 0 = written. The temp
+# file sits beside PATH (so mv is atomic) and is removed if the script stops before the mv.
+pending_tmp=""
+trap 'rm -f "$pending_tmp"' EXIT
 write_if_changed() {
-  local path=$1 mode=$2 tmp
+  local path=$1 mode=$2
   install -d -m 0755 "$(dirname "$path")"
-  tmp=$(mktemp "$path.homelab.XXXXXX")
-  cat >"$tmp"
-  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
-    rm -f "$tmp"
+  pending_tmp=$(mktemp "$path.homelab.XXXXXX")
+  cat >"$pending_tmp"
+  if [ -f "$path" ] && cmp -s "$pending_tmp" "$path"; then
+    rm -f "$pending_tmp"
+    pending_tmp=""
     return 1
   fi
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$path"
+  chmod "$mode" "$pending_tmp"
+  mv -f "$pending_tmp" "$path"
+  pending_tmp=""
   log "wrote $path"
+}
+`;
+
+/** What kubeadm init/join leave on a host. */
+const KUBEADM_STATE = `
+# has_kubeadm_state: kubeadm init/join left something here. Not the bare directories: the kubelet package ships
+# /etc/kubernetes/manifests, and kubeadm reset empties its directories but keeps them.
+has_kubeadm_state() {
+  local path
+  for path in /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/admin.conf \\
+    /etc/kubernetes/pki/ca.crt /etc/kubernetes/manifests/*.yaml /var/lib/etcd/member; do
+    [ -e "$path" ] && return 0
+  done
+  return 1
 }
 `;
 
@@ -297,9 +316,13 @@ log "host prepared for Kubernetes $K8S_VERSION"
 const KUBE_PROXY_GUARD = `
 # Refuses a cluster that runs kube-proxy: Cilium's kube-proxy replacement must not share nodes with it.
 refuse_kube_proxy() {
-  local found=()
-  [ -n "$(kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get daemonset kube-proxy --ignore-not-found -o name)" ] && found+=(DaemonSet)
-  [ -n "$(kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get configmap kube-proxy --ignore-not-found -o name)" ] && found+=(ConfigMap)
+  local found=() kind object
+  for kind in DaemonSet ConfigMap; do
+    # A failing kubectl is not "absent": without an answer the guard refuses.
+    object=$(kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get "\${kind,,}" kube-proxy --ignore-not-found -o name) \\
+      || die "cannot ask the API server whether a kube-proxy $kind exists (kubectl failed above): is the control plane up?"
+    [ -n "$object" ] && found+=("$kind")
+  done
   if [ "\${#found[@]}" -gt 0 ]; then
     die "kube-proxy \${found[*]} found in kube-system: this cluster runs kube-proxy, which Cilium's kube-proxy replacement must replace. Remove it (kubectl -n kube-system delete daemonset,configmap kube-proxy) and its rules (iptables-save | grep -v KUBE | iptables-restore) on every node, then re-run"
   fi
@@ -312,6 +335,8 @@ interface KubeadmOnce {
     readonly verb: "init" | "join";
     /** Staged config file name. */
     readonly config: string;
+    /** Name suffix of the resource that writes the config (for the recovery hint). */
+    readonly configStep: string;
     /** File kubeadm writes only when the step succeeded; its presence skips the step. */
     readonly doneMarker: string;
     /** Shell run after the step, on the skipped path too (a check that must hold either way). */
@@ -322,6 +347,8 @@ interface KubeadmOnce {
     readonly success: string;
     /** Log line when the marker skips the step. */
     readonly skipped: string;
+    /** Appended to the failure message. */
+    readonly failureHint?: string;
 }
 
 /**
@@ -331,17 +358,27 @@ interface KubeadmOnce {
 function kubeadmOnceScript(step: KubeadmOnce): string {
     const afterwards = step.afterwards ? `${step.afterwards}
 ` : "";
-    return `${header(step.verb, { CONFIG: `${STAGING_DIR}/${step.config}` })}${RUN_KUBEADM}${step.helpers ?? ""}
-if [ -f ${step.doneMarker} ]; then
-  log "${step.skipped} (${step.doneMarker} exists)"
+    return `${header(step.verb, {
+        CONFIG: `${STAGING_DIR}/${step.config}`,
+        DONE_MARKER: step.doneMarker,
+        VERB: step.verb,
+        CONFIG_STEP: step.configStep,
+    })}${RUN_KUBEADM}${KUBEADM_STATE}${step.helpers ?? ""}
+if [ -f "$DONE_MARKER" ]; then
+  log "${step.skipped} ($DONE_MARKER exists)"
 ${afterwards.replace(/^(?=.)/gm, "  ")}  exit 0
 fi
-[ -f "$CONFIG" ] || die "$CONFIG is missing: run pulumi up again to upload it"
+if has_kubeadm_state; then
+  # Something half-made or foreign is here (an interrupted run, a hand-made cluster). Rolling it back could wipe
+  # a live node, so stop and let a person look.
+  die "found kubeadm state on this host but not \${DONE_MARKER}: a previous ${'${VERB}'} was interrupted or the host belongs to another cluster; inspect it, run 'kubeadm reset -f' by hand if it is disposable, then pulumi up again"
+fi
+[ -f "$CONFIG" ] || die "$CONFIG is missing (was ~/${STAGING_DIR} removed?): re-create it with pulumi up --replace on this node's ${'${CONFIG_STEP}'} resource"
 run_kubeadm config-validate config validate --config "$CONFIG" || die "kubeadm rejected $CONFIG"
 if ! run_kubeadm ${step.verb} ${step.verb} --config "$CONFIG"; then
   log "kubeadm ${step.verb} failed; rolling back with kubeadm reset so the next run starts clean"
   run_kubeadm ${step.verb}-rollback reset -f || true
-  die "kubeadm ${step.verb} failed (full log: ${HOST_LOG_DIR}/${step.verb}.log)"
+  die "kubeadm ${step.verb} failed (full log: ${HOST_LOG_DIR}/${step.verb}.log)${step.failureHint ?? ""}"
 fi
 ${afterwards}log "${step.success}"
 `;
@@ -352,6 +389,7 @@ export function initScript(): string {
     return kubeadmOnceScript({
         verb: "init",
         config: "kubeadm-init.yaml",
+        configStep: "kubeadm-config",
         doneMarker: "/etc/kubernetes/admin.conf",
         afterwards: "refuse_kube_proxy",
         helpers: KUBE_PROXY_GUARD,
@@ -398,21 +436,26 @@ esac
  */
 export function ensureTokenScript(): string {
     return `${header("ensure-token", { TTL: JOIN_TOKEN_TTL })}
-IFS= read -r token
-IFS= read -r node
-IFS= read -r machine_id
+token="" node="" machine_id=""
+IFS= read -r token || true
+IFS= read -r node || true
+IFS= read -r machine_id || true
 [[ $token =~ ^[a-z0-9]{6}\\.[a-z0-9]{16}$ ]] || die "stdin did not start with a bootstrap token"
+[ -n "$node" ] || die "stdin did not name the joining node"
 kube() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
-if [ -n "$(kube get node "$node" --ignore-not-found -o name)" ]; then
+member=$(kube get node "$node" --ignore-not-found -o name) || die "cannot ask the API server about node $node (kubectl failed above)"
+if [ -n "$member" ]; then
   log "$node is already a member of the cluster; no token needed"
   exit 0
 fi
+nodes=$(kube get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.machineID}{"\\n"}{end}') \\
+  || die "cannot list the cluster's nodes to rule out a cloned machine-id (kubectl failed above)"
 while read -r other other_id; do
   if [ -n "$other" ] && [ "$other" != "$node" ] && [ "$other_id" = "$machine_id" ]; then
     die "node $other already has machine-id $machine_id, so $node is a clone of it: on $node run 'rm /etc/machine-id && systemd-machine-id-setup' and reboot"
   fi
-done < <(kube get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.machineID}{"\\n"}{end}')
+done <<<"$nodes"
 
 token_id=\${token%%.*}
 token_state() {
@@ -440,28 +483,57 @@ export function joinScript(): string {
     return kubeadmOnceScript({
         verb: "join",
         config: "kubeadm-join.yaml",
+        configStep: "join-config",
         doneMarker: "/etc/kubernetes/kubelet.conf",
         success: "joined the cluster",
         skipped: "already joined",
+        // The join-token step ran before this attempt; if the attempt is retried after its TTL, the token is gone.
+        failureHint:
+            `; if it failed on the bootstrap token (tokens live ${JOIN_TOKEN_TTL}), mint a fresh one with ` +
+            "pulumi up --replace on this node's join-token resource",
     });
+}
+
+/** Where the host records which Kubernetes node it currently is (written by membership, read by reset). */
+export const MEMBER_FILE = "/var/lib/homelab/member";
+
+/** Inputs of the membership marker and the reset. */
+export interface MembershipInput {
+    /** Kubernetes node name this resource manages. */
+    readonly nodeName: string;
+}
+
+/**
+ * membership (the `create` of the node's membership resource): records on the host which node it is. A node renamed
+ * in config gets new resources that are created before the old ones are deleted; the old reset then sees that the
+ * host belongs to the new name and leaves it alone.
+ */
+export function membershipScript(input: MembershipInput): string {
+    return `${header("membership", { NODE: input.nodeName, MEMBER_FILE })}
+if [ "$(cat "$MEMBER_FILE" 2>/dev/null || true)" != "$NODE" ]; then
+  install -d -m 0755 "$(dirname "$MEMBER_FILE")"
+  printf '%s\\n' "$NODE" >"$MEMBER_FILE"
+  log "this host is node $NODE"
+fi
+`;
 }
 
 /**
  * reset (the `delete` of the node's membership resource): `kubeadm reset -f` and removal of CNI config, each only
- * when there is something to remove. Runs only when the node leaves the stack or the stack is destroyed.
+ * when there is something to remove, and only while the host still is this node. Runs only when the node leaves the
+ * stack or the stack is destroyed.
  */
-export function resetScript(): string {
-    return `${header("reset", {})}
-# What kubeadm init/join leave behind. Not the bare directories: the kubelet package ships /etc/kubernetes/manifests
-# and kubeadm reset empties its directories but keeps them, so their existence says nothing.
-has_kubeadm_state() {
-  local path
-  for path in /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/admin.conf \\
-    /etc/kubernetes/pki/ca.crt /etc/kubernetes/manifests/*.yaml; do
-    [ -e "$path" ] && return 0
-  done
-  return 1
-}
+export function resetScript(input?: MembershipInput): string {
+    const owner = input
+        ? `
+owner=$(cat "$MEMBER_FILE" 2>/dev/null || true)
+if [ -n "$owner" ] && [ "$owner" != "$NODE" ]; then
+  log "this host is node $owner now (renamed in config); not resetting it for $NODE"
+  exit 0
+fi
+`
+        : "";
+    return `${header("reset", input ? { NODE: input.nodeName, MEMBER_FILE } : {})}${KUBEADM_STATE}${owner}
 if command -v kubeadm >/dev/null 2>&1 && has_kubeadm_state; then
   kubeadm reset -f >&2 || die "kubeadm reset failed"
   log "kubeadm reset done"
@@ -470,5 +542,6 @@ if [ -d /etc/cni/net.d ] && [ -n "$(ls -A /etc/cni/net.d)" ]; then
   find /etc/cni/net.d -mindepth 1 -delete
   log "removed CNI configuration from /etc/cni/net.d"
 fi
-`;
+${input ? `rm -f "$MEMBER_FILE"
+` : ""}`;
 }

@@ -85,6 +85,11 @@ const badInputs: { rule: string; raw: RawConfig; message: RegExp }[] = [
     { rule: "podSubnet host bits", raw: { ...good, podSubnet: "10.244.1.0/16" }, message: /^podSubnet: "10\.244\.1\.0\/16" has host bits set below the prefix — use 10\.244\.0\.0\/16$/ },
     { rule: "serviceSubnet bad prefix", raw: { ...good, serviceSubnet: "10.96.0.0/33" }, message: /^serviceSubnet: "10\.96\.0\.0\/33" has prefix \/33; an IPv4 prefix is 0–32/ },
     { rule: "podSubnet too small", raw: { ...good, podSubnet: "10.244.0.0/25" }, message: /^podSubnet: 10\.244\.0\.0\/25 is smaller than one \/24 per node/ },
+    { rule: "serviceSubnet too large", raw: { ...good, serviceSubnet: "10.96.0.0/11" }, message: /^serviceSubnet: 10\.96\.0\.0\/11 is larger than the API server accepts \(a \/12 at most\)/ },
+    { rule: "node name missing", raw: { nodes: nodes([{ host: "192.0.2.10", role: "control-plane" }]) }, message: /^nodes\[0\]\.name: missing — give each node a unique Kubernetes node name/ },
+    { rule: "node host missing", raw: { nodes: nodes([{ name: "cp1", role: "control-plane" }]) }, message: /^nodes\[0\]\.host: missing — set the host's SSH address/ },
+    { rule: "field not a string", raw: { nodes: nodes([{ ...cp, host: ["192.0.2.10"] }]) }, message: /^nodes\[0\]\.host: must be a string — quote the value$/ },
+    { rule: "endpoint host invalid", raw: { ...good, controlPlaneEndpoint: "-bad-.example:6443" }, message: /^controlPlaneEndpoint: "-bad-\.example:6443" has host "-bad-\.example", which is neither an IPv4 address nor a DNS name/ },
     { rule: "subnets overlap", raw: { ...good, podSubnet: "10.0.0.0/8" }, message: /^podSubnet\/serviceSubnet: 10\.0\.0\.0\/8 and 10\.96\.0\.0\/12 overlap — pick disjoint blocks/ },
     { rule: "podSubnet contains a node", raw: { ...good, podSubnet: "192.0.2.0/24" }, message: /^podSubnet: 192\.0\.2\.0\/24 contains node cp1's address 192\.0\.2\.10 — choose a podSubnet that no lab host uses/ },
     { rule: "serviceSubnet contains a node", raw: { ...good, serviceSubnet: "192.0.2.0/24" }, message: /^serviceSubnet: 192\.0\.2\.0\/24 contains node worker1's address 192\.0\.2\.11/ },
@@ -182,5 +187,8 @@ test("Pulumi.yaml declares every key the program reads, with the program's defau
             assert.equal(String(decl.default), programDefault, `${key}: Pulumi.yaml and CONFIG_DEFAULTS disagree`);
         }
     }
-    assert.equal(project.config.sshPrivateKey.secret, true);
+    // Not `secret: true`: with a default that fails validation on Pulumi >= 3.202 (pulumi/pulumi#21865); the program
+    // refuses a plain-text key instead (tests/config/stack.test.ts).
+    assert.equal(project.config.sshPrivateKey.secret, undefined);
+    assert.match(String(project.config.sshPrivateKey.description), /--secret/);
 });

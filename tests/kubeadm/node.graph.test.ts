@@ -42,6 +42,12 @@ test("every step is a child of its node's component, named <node>-<step>", () =>
     }
 });
 
+test("uploads into the SSH user's home are re-done when the SSH login changes", () => {
+    for (const r of graph.resources.filter((x) => x.type === "command:remote:CopyToRemote")) {
+        assert.ok((r.inputs.triggers as string[]).some((t) => /^[a-z_][a-z0-9_.-]*@[^:]+:\d+$/.test(t)), `${r.name}: ${JSON.stringify(r.inputs.triggers)}`);
+    }
+});
+
 test("scripts are uploaded with CopyToRemote into the staging folder, and their hash triggers the step", () => {
     for (const [step, file] of [["preflight", "preflight.sh"], ["prepare", "prepare.sh"], ["init", "init.sh"]]) {
         const copy = graph.get(`cp1-${step}-script`);
@@ -108,8 +114,14 @@ test("the bootstrap token and the kubeadm configs carrying it are secrets", () =
     assert.ok(password.additionalSecretOutputs.includes("result"));
     assert.equal(graph.get("bootstrap-token-id").type, "random:index/randomString:RandomString");
     for (const name of ["cp1-kubeadm-config", "worker1-join-config", "worker2-join-config"]) {
-        const source = graph.get(name).inputs.source as Record<string, unknown>;
-        assert.equal(source[SIG_KEY], SECRET_SIG, `${name} source must be a secret`);
+        // Written through secret stdin (an upload with a not-yet-known source would fail the first preview).
+        const config = graph.get(name);
+        assert.equal(config.type, "command:remote:Command");
+        const stdin = config.inputs.stdin as Record<string, unknown>;
+        assert.equal(stdin[SIG_KEY], SECRET_SIG, `${name} content must be a secret`);
+        assert.match(String(config.inputs.create), /^umask 077 && cat > \.homelab\/kubeadm-(init|join)\.yaml$/);
+        assert.equal(config.inputs.logging, "none");
+        assert.match(String((config.inputs.triggers as string[])[0]), /^[0-9a-f]{64}$/, "the redacted hash is a visible trigger");
     }
     for (const name of ["worker1-join-token", "worker2-join-token"]) {
         assert.ok(containsSecret(graph.get(name).inputs.stdin), `${name} stdin carries the token`);

@@ -58,14 +58,9 @@ for (const key of Object.keys(variants)) {
     test(`changing ${key} replaces no resource that runs kubeadm reset`, () => {
         const before = entries(base);
         const after = entries(changed[key]);
-        // The variant really changed something, or this test would prove nothing. The SSH user lives only in the
-        // connection, which @pulumi/command always stores as a secret: there, every trigger must stay the same.
+        // The variant really changed something, or this test would prove nothing.
         const same = JSON.stringify([...after.values()].map((r) => r.inputs)) === JSON.stringify([...before.values()].map((r) => r.inputs));
-        if (key === "sshUser") {
-            assert.ok(same, "a new SSH user is an in-place connection update: no input outside the connection changes");
-        } else {
-            assert.equal(same, false, `the ${key} variant changed nothing`);
-        }
+        assert.equal(same, false, `the ${key} variant changed nothing`);
         for (const name of destructive(base)) {
             const old = before.get(name);
             const next = after.get(name);
@@ -86,6 +81,16 @@ test("a version change re-runs the host steps whose script or config changed (by
         .sort();
     assert.ok(retriggered.includes("cp1-prepare") && retriggered.includes("worker1-prepare"), retriggered.join(", "));
     assert.ok(retriggered.includes("cp1-init"), "the init config hash carries the version");
+    assert.equal(retriggered.some((n) => n.endsWith("-membership")), false);
+});
+
+test("a new SSH login re-uploads the staged files into the new home, and re-runs nothing destructive", () => {
+    const before = entries(base);
+    const after = entries(changed.sshUser);
+    const retriggered = [...after.values()]
+        .filter((r) => JSON.stringify(r.inputs.triggers) !== JSON.stringify(before.get(r.name)?.inputs.triggers))
+        .map((r) => r.name);
+    assert.ok(retriggered.includes("cp1-init-script") && retriggered.includes("cp1-kubeadm-config"), retriggered.join(", "));
     assert.equal(retriggered.some((n) => n.endsWith("-membership")), false);
 });
 

@@ -6,6 +6,7 @@ import {
     initScript,
     joinScript,
     kubernetesMinor,
+    membershipScript,
     preflightScript,
     prepareScript,
     resetScript,
@@ -24,6 +25,8 @@ const scripts: Record<string, string> = {
     "ensure-token": ensureTokenScript(),
     join: joinScript(),
     reset: resetScript(),
+    "reset-owned": resetScript({ nodeName: "worker1" }),
+    membership: membershipScript({ nodeName: "worker1" }),
 };
 
 test("every generated script passes shellcheck with no findings", { skip: shellcheckSkip }, () => {
@@ -63,9 +66,9 @@ test("apt installs never prompt and kubeadm never asks for confirmation", () => 
             resets++;
         }
     }
-    // The filters must have found the real invocations: two installs per prepare variant; init/join rollbacks + reset.
+    // The filters must have found the real invocations: two installs per prepare variant; init/join rollbacks + resets.
     assert.equal(installs, 4);
-    assert.equal(resets, 3);
+    assert.equal(resets, 4);
 });
 
 test("prepare installs from the per-minor repository of the configured version", () => {

@@ -30,7 +30,7 @@ test("npm run plan prints the dev stack's waves with dependencies and key inputs
     assert.match(out, /\n {6}values:\n(?: {8}[^\n]*\n)*? {8}kubeProxyReplacement: true\n/);
     assert.match(out, /\+ cp1-init {2}\[command:remote:Command\] {2}in cp1\n {6}waits for: [^\n]*cp1-membership/);
     assert.match(out, /remotePath: \.homelab\/prepare\.sh\n {6}source: \d+ lines, sha256 [0-9a-f]{12} — # homelab prepare/);
-    assert.match(out, /\+ cp1-kubeadm-config[^\n]*\n(?: {6}[^\n]*\n)*? {6}source: \[secret\]/);
+    assert.match(out, /\+ cp1-kubeadm-config[^\n]*\n(?: {6}[^\n]*\n)*? {6}stdin: \[secret\]/);
     assert.match(out, /\+ cluster {2}\[pulumi:providers:kubernetes\]\n {6}waits for: cp1-init, cp1-kubeconfig\n(?: {6}[^\n]*\n)*? {6}kubeconfig: \[secret\]/);
 });
 
@@ -49,8 +49,8 @@ test("--json redacts secrets: token, kubeconfig and the kubeadm configs never ap
     const run = await runPlan(["--json"]);
     const plan = JSON.parse(run.stdout) as PlanDocument;
     const all = entries(plan);
-    assert.equal(all.get("cp1-kubeadm-config")?.inputs.source, "[secret]");
-    assert.deepEqual(all.get("cp1-kubeadm-config")?.secretInputs, ["connection", "source"]);
+    assert.equal(all.get("cp1-kubeadm-config")?.inputs.stdin, "[secret]");
+    assert.deepEqual(all.get("cp1-kubeadm-config")?.secretInputs, ["connection", "stdin"]);
     assert.equal(all.get("worker1-join-token")?.inputs.stdin, "[secret]");
     assert.equal(all.get("cluster")?.inputs.kubeconfig, "[secret]");
     // The mock's token halves and kubeconfig placeholder must not leak anywhere.

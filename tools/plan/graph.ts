@@ -46,6 +46,11 @@ export interface PlannedResource {
     readonly waitsFor: readonly string[];
 }
 
+/** Locale-independent string order, so plan output is byte-identical on every machine. */
+export function byCodePoint(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** True for the engine's implicit default providers, which are not part of the user's program. */
 export function isDefaultProvider(r: RecordedResource): boolean {
     return r.type.startsWith("pulumi:providers:") && r.name.startsWith("default");
@@ -106,7 +111,7 @@ export function computeWaves(resources: readonly RecordedResource[]): PlannedRes
     };
     return planned
         .map((r) => ({ wave: waveOf(r.urn), resource: r, waitsFor: waitsFor.get(r.urn) ?? [] }))
-        .sort((a, b) => a.wave - b.wave || a.resource.urn.localeCompare(b.resource.urn));
+        .sort((a, b) => a.wave - b.wave || byCodePoint(a.resource.urn, b.resource.urn));
 }
 
 /** Replaces Pulumi's serialized signatures with printable values; secrets become `[secret]`. */

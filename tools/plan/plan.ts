@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { resolveConfig } from "../../components/config";
 import { evaluateProgram, type EvaluateOptions } from "./evaluate";
-import { computeWaves, containsSecret, sanitize, type RecordedResource } from "./graph";
+import { byCodePoint, computeWaves, containsSecret, sanitize, type RecordedResource } from "./graph";
 import { projectKeys, readStackConfig } from "./stack";
 import { contentHash } from "../../components/remote/script";
 
@@ -110,10 +110,10 @@ export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
     const components = evaluation.resources
         .filter((r) => !r.custom && r.type !== "pulumi:pulumi:Stack")
         .map((r) => ({ name: r.name, type: r.type, parent: parentName(r) }))
-        .sort((a, b) => a.name.localeCompare(b.name));
+        .sort((a, b) => byCodePoint(a.name, b.name));
     const waveList = [...waves.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([wave, resources]) => ({ wave, resources: resources.sort((a, b) => a.name.localeCompare(b.name)) }));
+        .map(([wave, resources]) => ({ wave, resources: resources.sort((a, b) => byCodePoint(a.name, b.name)) }));
     return {
         ...base,
         errors: evaluation.programErrors,
