@@ -97,7 +97,9 @@ expect_config() {
   fi
 }
 ${expectations}
-if [ -n "$(kubectl -n kube-system get daemonset kube-proxy --ignore-not-found -o name)" ]; then
+# Assigned first: a failed query inside [ -n "$(...)" ] would not stop the script and would read as "no kube-proxy".
+kube_proxy=$(kubectl -n kube-system get daemonset kube-proxy --ignore-not-found -o name)
+if [ -n "$kube_proxy" ]; then
   problems+=("a kube-proxy DaemonSet runs next to Cilium's kube-proxy replacement: kubectl -n kube-system delete daemonset,configmap kube-proxy")
 fi
 if [ "\${#problems[@]}" -gt 0 ]; then

@@ -285,6 +285,13 @@ containerd_config=$(containerd config default \\
   | sed -E -e 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\\1true/' \\
            -e "s#^([[:space:]]*sandbox_image[[:space:]]*=[[:space:]]*).*#\\\\1\\"$pause_image\\"#" \\
            -e "s#^([[:space:]]*sandbox[[:space:]]*=[[:space:]]*).*#\\\\1'$pause_image'#")
+if ! grep -q 'SystemdCgroup' <<<"$containerd_config"; then
+  # containerd 2.0 and 2.1 leave SystemdCgroup out of \`config default\` (containerd#12101): add it to runc's options.
+  containerd_config=$(awk '{ print }
+    /^[[:space:]]*\\[plugins\\..*runtimes\\.runc\\.options\\][[:space:]]*$/ {
+      match($0, /^[[:space:]]*/); printf "%s  SystemdCgroup = true\\n", substr($0, 1, RLENGTH)
+    }' <<<"$containerd_config")
+fi
 grep -q 'SystemdCgroup = true' <<<"$containerd_config" \\
   || die "could not enable SystemdCgroup in containerd's default config: unknown containerd config format"
 # A config containerd has not loaded yet is remembered until it restarts, so a restart that failed (or never ran

@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test, type TestContext } from "node:test";
 import { renderInitConfig, renderJoinConfig } from "../../components/kubeadm/config";
+import { ciliumCheckScript, ciliumCliScript } from "../../components/cilium/scripts";
+import type { IstioMode } from "../../components/cilium/values";
 import {
     credentialsScript,
     ensureTokenScript,
@@ -66,6 +68,8 @@ export interface SimHostOptions {
     readonly machineId?: string;
     /** `uname -r` (default `6.1.0-18-amd64`). */
     readonly kernel?: string;
+    /** `uname -m` (default `x86_64`). */
+    readonly machine?: string;
     /** `nproc` (default 2). */
     readonly cpus?: number;
     /** MemTotal in MiB (default 3934, a 4 GB VM). */
@@ -176,6 +180,7 @@ export class SimHost {
         writeTree(path.join(simDir, "state"), {
             hostname: `${hostname}\n`,
             kernel: `${options.kernel ?? "6.1.0-18-amd64"}\n`,
+            ...(options.machine !== undefined ? { machine: `${options.machine}\n` } : {}),
             nproc: `${options.cpus ?? 2}\n`,
             swap: swap ? "/swapfile file   2G   0B   -2\n" : "",
             listening: (options.listening ?? [22]).map((p) => `${p}\n`).join(""),
@@ -242,6 +247,9 @@ export class SimHost {
                 SIM_ROOT: this.root,
                 SIM_STATE: path.join(this.root, "state"),
                 SIM_CLUSTER: this.clusterDir,
+                // The cilium stub runs from /usr/local/bin once installed and finds _lib.sh through this.
+                SIM_STUBS: STUBS_DIR,
+                TMPDIR: path.join(this.root, "tmp"),
             },
             stdio: ["pipe", "pipe", "pipe", "pipe"],
             detached: true,
@@ -609,9 +617,9 @@ export async function bootWorker(controlPlane: SimHost, worker: SimHost, nodeNam
 }
 
 /**
- * Options of a host that already is an initialised control plane as far as ensure-token and init's kube-proxy guard
- * can tell (kubeadm/kubectl installed, admin.conf, a running API server with the node registered), built directly
- * as a fixture so guard tests need not run prepare and init.
+ * Options of a host that already is an initialised control plane as far as ensure-token, init's kube-proxy guard and
+ * the Cilium scripts can tell (curl, gpg, kubeadm and kubectl installed, admin.conf, a running API server with the
+ * node registered), built directly as a fixture so these tests need not run prepare and init.
  */
 export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<string, string>> } = {}): SimHostOptions {
     const machineId = createHash("sha256").update("cp1").digest("hex").slice(0, 32);
@@ -620,7 +628,14 @@ export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<
         hostname: "cp1",
         machineId,
         swap: false,
-        packages: { "ca-certificates": "20230311", kubeadm: "1.33.10-1.1", kubectl: "1.33.10-1.1", kubelet: "1.33.10-1.1" },
+        packages: {
+            "ca-certificates": "20230311",
+            curl: "7.88.1-10+deb12u12",
+            gpg: "2.2.40-1.1",
+            kubeadm: "1.33.10-1.1",
+            kubectl: "1.33.10-1.1",
+            kubelet: "1.33.10-1.1",
+        },
         files: {
             "/etc/kubernetes/admin.conf": {
                 content: `apiVersion: v1\nclusters:\n- cluster:\n    server: https://${CLUSTER.controlPlaneEndpoint}\n  name: ${CLUSTER.clusterName}\nkind: Config\n`,
@@ -632,4 +647,84 @@ export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<
             ...Object.fromEntries(Object.entries(nodes).map(([name, id]) => [`cluster/nodes/${name}`, `${id} Ready\n`])),
         },
     };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cilium.
+
+/** The cilium CLI release the tests pin (the program's default). */
+export const CILIUM_CLI_VERSION = "v0.18.9";
+
+/** Stages what the program uploads for Cilium to the first control plane: the CLI installer and the check. */
+export function stageCilium(
+    host: SimHost,
+    options: { cliVersion?: string; istio?: IstioMode; waitDuration?: string } = {},
+): void {
+    host.stage({
+        "cilium-cli.sh": ciliumCliScript({ version: options.cliVersion ?? CILIUM_CLI_VERSION }),
+        "cilium-check.sh": ciliumCheckScript({ istio: options.istio ?? "sidecar", waitDuration: options.waitDuration ?? "10m" }),
+    });
+}
+
+/**
+ * cilium-config as the 1.18 chart renders it for the test cluster with Istio off (the keys besides the ones the check
+ * looks at are there to make the ConfigMap realistic, not because anything reads them).
+ */
+export const CILIUM_CONFIG: Readonly<Record<string, string>> = {
+    "cluster-name": CLUSTER.clusterName,
+    "cluster-id": "0",
+    ipam: "cluster-pool",
+    "cluster-pool-ipv4-cidr": CLUSTER.podSubnet,
+    "cluster-pool-ipv4-mask-size": "24",
+    "routing-mode": "tunnel",
+    "tunnel-protocol": "vxlan",
+    "kube-proxy-replacement": "true",
+    "kube-proxy-replacement-healthz-bind-address": "",
+    "k8s-service-host": CLUSTER.endpointHost,
+    "k8s-service-port": "6443",
+    "cni-exclusive": "true",
+    "enable-ipv4": "true",
+    "enable-ipv6": "false",
+    "enable-ipv4-masquerade": "true",
+    "enable-hubble": "true",
+};
+
+/** What `installCilium` puts in the cluster. */
+export interface CiliumInstallOptions {
+    /** cilium-config data; `undefined` values are left out of the ConfigMap (default `CILIUM_CONFIG`). */
+    readonly config?: Readonly<Record<string, string | undefined>>;
+    /** Nodes whose agent (and envoy) is ready: every registered node (`true`, the default), none, or these names. */
+    readonly ready?: boolean | readonly string[];
+}
+
+/**
+ * Puts in the host's cluster what the Cilium Helm release creates (the cilium and cilium-envoy DaemonSets, the
+ * cilium-operator Deployment, the cilium-config ConfigMap as `KEY=VALUE` lines) and marks agents ready
+ * (`cilium/ready/NODE`), all in one command.
+ */
+export async function installCilium(host: SimHost, options: CiliumInstallOptions = {}): Promise<void> {
+    const data = Object.entries(options.config ?? CILIUM_CONFIG)
+        .filter((entry): entry is [string, string] => entry[1] !== undefined)
+        .map(([key, value]) => {
+            if (/[=\n]/.test(key) || value.includes("\n")) throw new Error(`cilium-config ${key}: no "=" in keys, no newlines`);
+            return `${key}=${value}\n`;
+        })
+        .join("");
+    const ready = options.ready ?? true;
+    const readyNodes =
+        ready === true
+            ? `for node in "$SIM_CLUSTER"/nodes/*; do [ ! -f "$node" ] || : >"$SIM_CLUSTER/cilium/ready/\${node##*/}"; done`
+            : (ready === false ? [] : ready).map((node) => `: >"$SIM_CLUSTER/cilium/ready/"${sh(node)}`).join("\n");
+    await host.check(
+        [
+            `set -e`,
+            `objects="$SIM_CLUSTER/objects/kube-system"`,
+            `mkdir -p "$objects/daemonset" "$objects/deployment" "$objects/configmap" "$SIM_CLUSTER/cilium/ready"`,
+            `: >"$objects/daemonset/cilium"`,
+            `: >"$objects/daemonset/cilium-envoy"`,
+            `: >"$objects/deployment/cilium-operator"`,
+            `printf '%s' ${sh(data)} >"$objects/configmap/cilium-config"`,
+            readyNodes,
+        ].join("\n"),
+    );
 }

@@ -10,7 +10,7 @@
 #   proc/      meminfo and modules, shown as /proc/meminfo and /proc/modules
 #   cgroup     "v2" (cgroup2 on /sys/fs/cgroup) or "v1" (a tmpfs there, as on a cgroup v1 host)
 #   home/      the SSH user's $HOME (staged files go in home/.homelab)
-#   mnt/       mount point of the private tmpfs ($SIM_ROOT): overlay layers and $SIM_STATE
+#   mnt/       mount point of the private tmpfs ($SIM_ROOT): overlay layers, $SIM_STATE and the commands' $TMPDIR
 set -euo pipefail
 export LC_ALL=C
 
@@ -20,7 +20,7 @@ readonly OVERLAID=(/etc /var/lib /var/log /opt /usr/local /run)
 # Paths a fresh host must not have, whatever the machine running the tests has there.
 readonly HIDDEN=(
   /etc/kubernetes /etc/containerd /etc/cni /etc/fstab.homelab.bak /etc/sysctl.conf
-  /var/lib/kubelet /var/lib/etcd /var/lib/containerd /var/log/homelab /opt/cni
+  /var/lib/kubelet /var/lib/etcd /var/lib/containerd /var/log/homelab /opt/cni /usr/local/bin/cilium
 )
 # Directories whose real contents are hidden (the simulated host starts with them empty).
 readonly EMPTIED=(/etc/apt/keyrings /etc/apt/sources.list.d /etc/modules-load.d /etc/sysctl.d)
@@ -91,8 +91,9 @@ while IFS= read -r -d '' file; do
   cp -P --preserve=mode "$sim_dir/fixture/$file" "$target"
 done < <(cd "$sim_dir/fixture" && find . -mindepth 1 \( -type f -o -type l \) -print0)
 
-# 4. Stub state.
-mkdir -p "$root/state/fail" "$root/state/hooks"
+# 4. Stub state, and $TMPDIR (mktemp's directory: private, and in every snapshot, so leftovers show).
+mkdir -p "$root/state/fail" "$root/state/hooks" "$root/tmp"
+chmod 1777 "$root/tmp"
 cp -R "$sim_dir/state" "$root/state/db"
 : >"$root/state/calls.log"
 echo 0 >"$root/state/mutations"

@@ -3,7 +3,7 @@
 #   AREA:PATH<TAB>TYPE MODE [sha256 of the content | -> symlink target]
 # AREA is the overlaid directory (/etc, /var/lib, ...: its upper layer, i.e. every file created, changed or deleted
 # since the host was built, deletions showing as "whiteout"), proc (/proc/meminfo and /proc/modules), db (the stubs'
-# state), cluster (a cluster shared with other simulated hosts) or home.
+# state), cluster (a cluster shared with other simulated hosts), home, or tmp (the commands' $TMPDIR).
 set -euo pipefail
 export LC_ALL=C
 
@@ -38,4 +38,5 @@ tree() { # LABEL DIR
     *) tree cluster: "$SIM_CLUSTER" ;;
   esac
   tree home: "$HOME"
+  tree tmp: "$SIM_ROOT/tmp"
 } | sort

@@ -4,8 +4,8 @@
 # State lives under $SIM_STATE (a tmpfs private to the simulated host):
 #   calls.log           one line per stub call: KIND<TAB>TOOL<TAB>ARG1<TAB>ARG2... (KIND is mut or ro)
 #   mutations           number of mutating calls so far
-#   fail/NAME           injected fault: NAME is TOOL or TOOL-OP[-SUBOP]; non-empty content = substring the call's
-#                       "TOOL ARG1 ARG2..." line must contain for the fault to apply
+#   fail/NAME           injected fault: NAME is TOOL or TOOL-OP[-SUBOP] (or a stub's own name, like curl-tamper);
+#                       non-empty content = substring the call's "TOOL ARG1 ARG2..." line must contain to apply
 #   fail-at-mutation    N: the N-th mutating call (counting from the start of the host) fails
 #   hooks/TOOL-OP       bash script run right before that call is handled (a concurrent actor)
 #   gaps.log            stubs called in a way they do not simulate (the harness fails the test)
@@ -19,6 +19,8 @@ if [ -z "${SIM_STATE:-}" ] || [ ! -d "${SIM_STATE}/db" ]; then
   exit 127
 fi
 SIM_TOOL=${0##*/}
+# The stubs directory: the cilium stub runs from /usr/local/bin once installed, so the harness passes it in SIM_STUBS.
+SIM_STUBS=${SIM_STUBS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 SIM_DB=$SIM_STATE/db
 SIM_CLUSTER=${SIM_CLUSTER:-$SIM_DB/cluster}
 SIM_FAULTED=""
@@ -60,15 +62,20 @@ sim_call() {
     names+=("$SIM_TOOL-$prefix")
   done
   for name in "${names[@]}"; do
-    if [ -f "$SIM_STATE/fail/$name" ]; then
-      local pattern
-      pattern=$(cat "$SIM_STATE/fail/$name")
-      if [ -z "$pattern" ] || [[ $SIM_LINE == *"$pattern"* ]]; then
-        SIM_FAULTED="fail/$name"
-      fi
+    if sim_armed "$name"; then
+      SIM_FAULTED="fail/$name"
     fi
   done
   return 0
+}
+
+# sim_armed NAME: whether fail/NAME exists and applies to this call (its pattern, if any, is in the call's line).
+# sim_call checks the TOOL[-OP] names; a stub checks its own special names (curl-tamper) with it after sim_call.
+sim_armed() {
+  local pattern
+  [ -f "$SIM_STATE/fail/$1" ] || return 1
+  pattern=$(cat "$SIM_STATE/fail/$1")
+  [ -z "$pattern" ] || [[ $SIM_LINE == *"$pattern"* ]]
 }
 
 sim_faulted() { [ -n "$SIM_FAULTED" ]; }
@@ -93,6 +100,21 @@ sim_check_as() {
 sim_die() {
   printf '%s: [sim] %s (argv: %s)\n' "$SIM_TOOL" "$1" "$SIM_LINE" | tee -a "$SIM_STATE/gaps.log" >&2
   exit 2
+}
+
+# sim_kube_api KUBECONFIG: succeeds when KUBECONFIG names a file whose server is the cluster's running API server;
+# otherwise prints kubectl's connection error and fails.
+sim_kube_api() {
+  local server
+  if [ ! -f "$1" ]; then
+    echo "The connection to the server localhost:8080 was refused - did you specify the right host or port?" >&2
+    return 1
+  fi
+  server=$(sed -nE 's/^[[:space:]]*server: https:\/\/(.*)$/\1/p' "$1" | head -n 1)
+  if [ ! -f "$SIM_CLUSTER/endpoint" ] || [ "$(cat "$SIM_CLUSTER/endpoint")" != "$server" ]; then
+    echo "Unable to connect to the server: dial tcp ${server:-localhost:8080}: connect: connection refused" >&2
+    return 1
+  fi
 }
 
 # Key/value state: db/KEY holds one value.
