@@ -32,6 +32,31 @@ export interface ClusterSettings {
     readonly serviceSubnet: string;
     /** Leave the control-plane taint off so ordinary pods schedule on control planes. */
     readonly schedulableControlPlane: boolean;
+    /** Taints every node registers with, for a controller to remove later (e.g. Istio's `cni.istio.io/not-ready`). */
+    readonly startupTaints?: readonly Taint[];
+}
+
+/** A node taint as kubeadm's nodeRegistration takes it. */
+export interface Taint {
+    /** Taint key. */
+    readonly key: string;
+    /** NoSchedule, PreferNoSchedule or NoExecute. */
+    readonly effect: string;
+}
+
+/** The taint kubeadm puts on control planes by default. */
+export const CONTROL_PLANE_TAINT: Taint = { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" };
+
+/**
+ * nodeRegistration.taints for a node. In v1beta4 an absent field means kubeadm's default (the control-plane taint
+ * on control planes, none on workers) and a list replaces that default, so the list spells the default out.
+ */
+export function nodeTaints(controlPlane: boolean, schedulable: boolean, startup: readonly Taint[] = []): Taint[] | undefined {
+    const base = controlPlane && !schedulable ? [CONTROL_PLANE_TAINT] : [];
+    if (startup.length === 0) {
+        return controlPlane && schedulable ? [] : undefined;
+    }
+    return [...base, ...startup];
 }
 
 /** What the init configuration needs to know: the cluster settings and this node. */
@@ -56,10 +81,16 @@ export interface JoinConfigInput {
     readonly token: string;
     /** `sha256:<hex>` of the cluster CA's public key (the config-file form of `--discovery-token-ca-cert-hash`). */
     readonly caCertHash: string;
+    /** Taints the node registers with. */
+    readonly startupTaints?: readonly Taint[];
 }
 
 function kubeletExtraArgs(nodeIp: string | undefined): { name: string; value: string }[] | undefined {
     return nodeIp ? [{ name: "node-ip", value: nodeIp }] : undefined;
+}
+
+function taintsField(taints: Taint[] | undefined): { taints?: { key: string; effect: string }[] } {
+    return taints ? { taints: taints.map((t) => ({ key: t.key, effect: t.effect })) } : {};
 }
 
 function toYamlDocuments(docs: readonly object[]): string {
@@ -88,8 +119,7 @@ export function renderInitConfig(input: InitConfigInput): string {
             name: input.nodeName,
             criSocket: CRI_SOCKET,
             ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
-            // v1beta4: an empty list means "no taints"; leaving the field out applies the control-plane taint.
-            ...(input.schedulableControlPlane ? { taints: [] } : {}),
+            ...taintsField(nodeTaints(true, input.schedulableControlPlane, input.startupTaints)),
         },
         skipPhases: ["addon/kube-proxy"],
     };
@@ -133,6 +163,7 @@ export function renderJoinConfig(input: JoinConfigInput): string {
             name: input.nodeName,
             criSocket: CRI_SOCKET,
             ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
+            ...taintsField(nodeTaints(false, false, input.startupTaints)),
         },
     };
     return toYamlDocuments([join]);

@@ -203,7 +203,7 @@ export class KubeadmNode extends pulumi.ComponentResource {
                 configHash,
                 stage,
             );
-            const initText = initScript();
+            const initText = initScript({ nodeName, schedulableControlPlane: cluster.schedulableControlPlane });
             const initFile = stageFile("init-script", "init.sh", initText, stage);
             const init = new remote.Command(
                 `${name}-init`,
@@ -254,6 +254,7 @@ export class KubeadmNode extends pulumi.ComponentResource {
                     apiServerEndpoint: cluster.controlPlaneEndpoint,
                     token: REDACTED,
                     caCertHash: REDACTED,
+                    startupTaints: cluster.startupTaints,
                 }),
             );
             const joinTriggers = [contentHash(joinText), configHash];
@@ -279,7 +280,14 @@ export class KubeadmNode extends pulumi.ComponentResource {
                 "join-config",
                 "kubeadm-join.yaml",
                 pulumi.all([args.bootstrapToken, source.caCertHash]).apply(([token, caCertHash]) =>
-                    renderJoinConfig({ nodeName, nodeIp: args.nodeIp, apiServerEndpoint: cluster.controlPlaneEndpoint, token, caCertHash }),
+                    renderJoinConfig({
+                        nodeName,
+                        nodeIp: args.nodeIp,
+                        apiServerEndpoint: cluster.controlPlaneEndpoint,
+                        token,
+                        caCertHash,
+                        startupTaints: cluster.startupTaints,
+                    }),
                 ),
                 configHash,
                 stage,

@@ -29,22 +29,29 @@ export function kubernetesMinor(version: string): string {
 
 /** Shell helpers shared by the scripts that write files or run kubeadm. */
 const WRITE_IF_CHANGED = `
-# write_if_changed PATH MODE < content: replaces PATH only when the content differs; status 0 = written. The temp
-# file sits beside PATH (so mv is atomic) and is removed if the script stops before the mv.
+# write_if_changed PATH MODE < content: replaces PATH only when the content differs; status 0 = written, 1 =
+# unchanged, 2 = failed. Callers run it in a pipeline and under || or if, where set -e does not apply, so every step
+# checks its own status (callers: \`|| [ "$?" -eq 1 ] || die ...\`). The temp file sits beside PATH (so mv is atomic)
+# and is removed if writing it fails or the script stops before the mv.
 pending_tmp=""
 trap 'rm -f "$pending_tmp"' EXIT
 write_if_changed() {
   local path=$1 mode=$2
-  install -d -m 0755 "$(dirname "$path")"
-  pending_tmp=$(mktemp "$path.homelab.XXXXXX")
-  cat >"$pending_tmp"
+  install -d -m 0755 "$(dirname "$path")" || return 2
+  pending_tmp=$(mktemp "$path.homelab.XXXXXX") || return 2
+  if ! cat >"$pending_tmp"; then
+    rm -f "$pending_tmp"
+    return 2
+  fi
   if [ -f "$path" ] && cmp -s "$pending_tmp" "$path"; then
     rm -f "$pending_tmp"
     pending_tmp=""
     return 1
   fi
-  chmod "$mode" "$pending_tmp"
-  mv -f "$pending_tmp" "$path"
+  if ! { chmod "$mode" "$pending_tmp" && mv -f "$pending_tmp" "$path"; }; then
+    rm -f "$pending_tmp"
+    return 2
+  fi
   pending_tmp=""
   log "wrote $path"
 }
@@ -203,9 +210,11 @@ if grep -Eq "$swap_line" /etc/fstab; then
 fi
 
 # 2. Kernel modules for containerd's overlay snapshotter and bridged pod traffic.
-printf 'overlay\\nbr_netfilter\\n' | write_if_changed /etc/modules-load.d/kubernetes.conf 0644 || true
+printf 'overlay\\nbr_netfilter\\n' | write_if_changed /etc/modules-load.d/kubernetes.conf 0644 \\
+  || [ "$?" -eq 1 ] || die "could not write /etc/modules-load.d/kubernetes.conf"
 for module in overlay br_netfilter; do
-  if ! grep -q "^$module " /proc/modules; then
+  # Built-in modules appear in /sys/module but never in /proc/modules.
+  if ! grep -q "^$module " /proc/modules && [ ! -d "/sys/module/$module" ]; then
     modprobe "$module"
     log "loaded $module"
   fi
@@ -213,7 +222,8 @@ done
 
 # 3. Sysctls, persisted and applied only when a live value differs.
 printf 'net.ipv4.ip_forward = 1\\nnet.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\n' \\
-  | write_if_changed /etc/sysctl.d/99-kubernetes.conf 0644 || true
+  | write_if_changed /etc/sysctl.d/99-kubernetes.conf 0644 \\
+  || [ "$?" -eq 1 ] || die "could not write /etc/sysctl.d/99-kubernetes.conf"
 for key in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables; do
   if [ "$(sysctl -n "$key")" != 1 ]; then
     sysctl -q --system
@@ -242,6 +252,8 @@ if [ ! -s "$KEYRING" ]; then
 fi
 if printf 'deb [signed-by=%s] %s /\\n' "$KEYRING" "$K8S_REPO" | write_if_changed /etc/apt/sources.list.d/kubernetes.list 0644; then
   apt_updated=0
+elif [ "$?" -ne 1 ]; then
+  die "could not write /etc/apt/sources.list.d/kubernetes.list"
 fi
 
 # 5. kubelet, kubeadm and kubectl at exactly K8S_VERSION, held so unattended upgrades leave them alone.
@@ -301,7 +313,8 @@ if ! cmp -s <(printf '%s\\n' "$containerd_config") /etc/containerd/config.toml; 
   install -d -m 0755 "$(dirname "$restart_pending")"
   : >"$restart_pending"
 fi
-printf '%s\\n' "$containerd_config" | write_if_changed /etc/containerd/config.toml 0644 || true
+printf '%s\\n' "$containerd_config" | write_if_changed /etc/containerd/config.toml 0644 \\
+  || [ "$?" -eq 1 ] || die "could not write /etc/containerd/config.toml"
 if [ "$(systemctl is-enabled containerd 2>/dev/null || true)" != enabled ]; then
   systemctl enable containerd
 fi
@@ -348,6 +361,10 @@ interface KubeadmOnce {
     readonly doneMarker: string;
     /** Shell run after the step, on the skipped path too (a check that must hold either way). */
     readonly afterwards?: string;
+    /** Shell run on the skipped path instead of `afterwards` (drift checks, reconciling what may change later). */
+    readonly whenDone?: string;
+    /** Extra script variables. */
+    readonly vars?: Readonly<Record<string, string>>;
     /** Shell functions `afterwards` calls. */
     readonly helpers?: string;
     /** Log line when the step ran. */
@@ -370,10 +387,11 @@ function kubeadmOnceScript(step: KubeadmOnce): string {
         DONE_MARKER: step.doneMarker,
         VERB: step.verb,
         CONFIG_STEP: step.configStep,
+        ...step.vars,
     })}${RUN_KUBEADM}${KUBEADM_STATE}${step.helpers ?? ""}
 if [ -f "$DONE_MARKER" ]; then
   log "${step.skipped} ($DONE_MARKER exists)"
-${afterwards.replace(/^(?=.)/gm, "  ")}  exit 0
+${(step.whenDone ? `${step.whenDone}\n` : afterwards).replace(/^(?=.)/gm, "  ")}  exit 0
 fi
 if has_kubeadm_state; then
   # Something half-made or foreign is here (an interrupted run, a hand-made cluster). Rolling it back could wipe
@@ -391,15 +409,70 @@ ${afterwards}log "${step.success}"
 `;
 }
 
-/** init: `kubeadm init` from the staged config, only when `/etc/kubernetes/admin.conf` is absent. */
-export function initScript(): string {
+const CLUSTER_DRIFT = `
+# yaml_value KEY < yaml: the first scalar value of KEY.
+yaml_value() {
+  sed -nE "s/^[[:space:]]*$1:[[:space:]]*[\\"']?([^\\"']*)[\\"']?[[:space:]]*$/\\1/p" | head -n 1
+}
+
+# kubeadm applies the cluster-wide settings only at init. Refuse a stack config that now says otherwise, instead of
+# reporting success while the cluster keeps its old values (and Cilium would be configured for the new ones).
+refuse_cluster_drift() {
+  local current key want have drift=()
+  [ -f "$CONFIG" ] || die "$CONFIG is missing (was ~/${STAGING_DIR} removed?): re-create it with pulumi up --replace on this node's kubeadm-config resource"
+  current=$(kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get configmap kubeadm-config -o 'jsonpath={.data.ClusterConfiguration}') \\
+    || die "cannot read the kubeadm-config ConfigMap to compare it with the stack config (kubectl failed above)"
+  for key in clusterName controlPlaneEndpoint podSubnet serviceSubnet; do
+    want=$(yaml_value "$key" <"$CONFIG")
+    have=$(yaml_value "$key" <<<"$current")
+    if [ "$want" != "$have" ]; then
+      drift+=("$key is '$have' in the running cluster but '$want' in the stack config")
+    fi
+  done
+  if [ "\${#drift[@]}" -gt 0 ]; then
+    printf '[homelab init] ERROR: %s\\n' "\${drift[@]}" >&2
+    die "kubeadm applies these only when a cluster is created: set them back in the stack config (changing them means rebuilding the cluster)"
+  fi
+}
+
+# The control-plane taint follows schedulableControlPlane (with "auto", adding the first worker flips it).
+reconcile_control_plane_taint() {
+  local key=node-role.kubernetes.io/control-plane effect
+  effect=$(kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$NODE" -o "jsonpath={.spec.taints[?(@.key==\\"$key\\")].effect}") \\
+    || die "cannot read node $NODE's taints (kubectl failed above)"
+  if [ "$SCHEDULABLE" = true ] && [ -n "$effect" ]; then
+    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key-" >/dev/null
+    log "removed the control-plane taint from $NODE (schedulableControlPlane)"
+  elif [ "$SCHEDULABLE" = false ] && [ -z "$effect" ]; then
+    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key:NoSchedule" >/dev/null
+    log "tainted $NODE as a control plane (schedulableControlPlane is false)"
+  fi
+}
+`;
+
+/** Inputs of the init step. */
+export interface InitScriptInput {
+    /** Kubernetes node name of the control plane. */
+    readonly nodeName: string;
+    /** Whether ordinary pods may run on it (reconciled on later runs). */
+    readonly schedulableControlPlane: boolean;
+}
+
+/**
+ * init: `kubeadm init` from the staged config, only when `/etc/kubernetes/admin.conf` is absent. On later runs it
+ * refuses cluster-wide settings that changed since init, and applies `schedulableControlPlane` to the taint.
+ */
+export function initScript(input: InitScriptInput): string {
     return kubeadmOnceScript({
         verb: "init",
         config: "kubeadm-init.yaml",
         configStep: "kubeadm-config",
         doneMarker: "/etc/kubernetes/admin.conf",
+        vars: { NODE: input.nodeName, SCHEDULABLE: String(input.schedulableControlPlane) },
+        // Read-only checks first: nothing changes on a cluster that is refused.
+        whenDone: "refuse_cluster_drift\nrefuse_kube_proxy\nreconcile_control_plane_taint",
         afterwards: "refuse_kube_proxy",
-        helpers: KUBE_PROXY_GUARD,
+        helpers: `${KUBE_PROXY_GUARD}${CLUSTER_DRIFT}`,
         success: "control plane initialised without kube-proxy",
         skipped: "control plane already initialised",
     });

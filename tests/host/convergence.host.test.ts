@@ -9,10 +9,15 @@ import {
     bootWorker,
     CLUSTER,
     diffSnapshots,
+    ensureTokenInput,
     expectSuccess,
     hostTest,
+    machineIdFrom,
+    readCaCertHash,
+    runMembership,
     SimCluster,
     stageControlPlane,
+    stageWorker,
     withHost,
     withHosts,
     type Call,
@@ -86,6 +91,7 @@ describe("failure, then re-run", { concurrency: 2 }, () => {
 
             stageControlPlane(host);
             expectSuccess(await host.runStaged("prepare.sh"), "prepare");
+            expectSuccess(await runMembership(host, "cp1"), "membership");
             await host.injectFault("kubeadm-init");
             await host.clearCalls();
             const failed = await host.runStaged("init.sh");
@@ -127,6 +133,40 @@ describe("failure, then re-run", { concurrency: 2 }, () => {
         });
     });
 
+    hostTest("a join whose bootstrap token expired fails saying how to mint a new one; after that, it joins", async () => {
+        const cluster = new SimCluster();
+        try {
+            await withHosts([{ hostname: "cp1", cluster }, { hostname: "w1", cluster }], async ([cp, worker]) => {
+                if (!cp || !worker) throw new Error("hosts missing");
+                await bootControlPlane(cp);
+                stageWorker(worker, "w1", await readCaCertHash(cp));
+                const preflight = expectSuccess(await worker.runStaged("preflight.sh"), "preflight");
+                expectSuccess(await worker.runStaged("prepare.sh"), "prepare");
+                expectSuccess(await runMembership(worker, "w1"), "membership");
+                const identity = ensureTokenInput("w1", machineIdFrom(preflight.stdout));
+                expectSuccess(await cp.runStaged("ensure-token.sh", [], { stdin: identity }), "ensure-token");
+                // The join is retried after the token's TTL: the API server no longer accepts it.
+                await cp.check(`sed -i 's/^expired=no$/expired=yes/' "$SIM_CLUSTER/tokens/abcdef"`);
+
+                await worker.clearCalls();
+                const failed = await worker.runStaged("join.sh");
+                assert.notEqual(failed.status, 0);
+                assert.match(failed.stderr, /could not find a JWS signature in the cluster-info ConfigMap for token ID "abcdef"/);
+                assert.match(failed.stderr, /mint a fresh one with pulumi up --replace on this node's join-token resource/);
+                assert.ok(!failed.stderr.includes(CLUSTER.token), "token leaked");
+                const left = await worker.check("find /etc/kubernetes ! -type d ! -name .kubelet-keep");
+                assert.equal(left, "", "the failed join left state");
+
+                // What replacing the join-token resource runs, then the join again.
+                expectSuccess(await cp.runStaged("ensure-token.sh", [], { stdin: identity }), "ensure-token again");
+                expectSuccess(await worker.runStaged("join.sh"), "join re-run");
+                assert.equal(await cp.readCluster("nodes/w1"), `${machineIdFrom(preflight.stdout)} Ready\n`);
+            });
+        } finally {
+            cluster.dispose();
+        }
+    });
+
     hostTest("a failed kubeadm join is rolled back and the re-run joins", async () => {
         const clusters = [new SimCluster(), new SimCluster()];
         try {
@@ -143,7 +183,12 @@ describe("failure, then re-run", { concurrency: 2 }, () => {
                     await bootWorker(cleanCp, cleanWorker, "w1");
 
                     await worker.injectFault("kubeadm-join");
-                    await assert.rejects(bootWorker(cp, worker, "w1"), /join\.sh exited 1/);
+                    await assert.rejects(bootWorker(cp, worker, "w1"), (error: Error) => {
+                        assert.match(error.message, /w1: join\.sh exited 1/);
+                        assert.match(error.message, /kubeadm join failed \(full log: \/var\/log\/homelab\/join\.log\)/);
+                        assert.match(error.message, /pulumi up --replace on this node's join-token resource/);
+                        return true;
+                    });
                     const kubeadm = (await worker.calls()).filter((c) => c.tool === "kubeadm" && c.kind === "mut");
                     assert.deepEqual(
                         kubeadm.map((c) => c.line),

@@ -1,19 +1,25 @@
 /**
- * Guards of the generated scripts, run for real on simulated hosts: preflight's host checks, init's kube-proxy refusal,
- * ensure-token's clone detection and token handling, and prepare's version handling.
+ * Guards of the generated scripts, run for real on simulated hosts: preflight's host checks, init's refusals (kube-proxy,
+ * cluster-wide settings changed since init, kubeadm state it did not make, an API server that does not answer),
+ * ensure-token's clone detection and token handling, and prepare's version, module and containerd handling.
  */
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import { preflightScript, prepareScript } from "../../components/kubeadm/scripts";
 import {
     CLUSTER,
+    CONTROL_PLANE_TAINT,
     diffSnapshots,
     ensureTokenInput,
     expectSuccess,
     hostTest,
     initialisedControlPlaneOptions,
+    runMembership,
     stageControlPlane,
+    stageWorker,
     withHost,
+    type ClusterOverrides,
+    type RunResult,
     type SimHost,
     type SimHostOptions,
 } from "./harness";
@@ -23,6 +29,36 @@ const CP_MACHINE_ID = initialisedControlPlaneOptions().machineId ?? "";
 async function kubeadmCalls(host: SimHost): Promise<string[]> {
     return (await host.calls()).filter((c) => c.tool === "kubeadm").map((c) => c.line);
 }
+
+/** Runs a step that must fail: asserts a non-zero exit, the message, and that nothing on the host changed. */
+async function assertRefused(host: SimHost, what: string, run: () => Promise<RunResult>, message: RegExp): Promise<RunResult> {
+    const before = await host.snapshot();
+    await host.clearCalls();
+    const result = await run();
+    assert.notEqual(result.status, 0, `${what} succeeded:\n${result.stderr}`);
+    assert.match(result.stderr, message, what);
+    assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), [], `${what} made mutating calls`);
+    assert.deepEqual(diffSnapshots(before, await host.snapshot()), [], `${what} changed the host`);
+    return result;
+}
+
+/** The `key = value` lines of one TOML table (up to the next table header), header given exactly as written. */
+function tomlTable(toml: string, header: string): string[] {
+    const lines = toml.split("\n");
+    const start = lines.findIndex((line) => line.trim() === header);
+    if (start < 0) return [];
+    const end = lines.findIndex((line, i) => i > start && /^\s*\[/.test(line));
+    return lines
+        .slice(start + 1, end < 0 ? undefined : end)
+        .map((line) => line.trim())
+        .filter((line) => line !== "");
+}
+
+/** A host with the Kubernetes packages installed and swap off, as prepare leaves it (without running prepare). */
+const PREPARED: SimHostOptions = {
+    swap: false,
+    packages: { "ca-certificates": "20230311", kubeadm: "1.33.10-1.1", kubectl: "1.33.10-1.1", kubelet: "1.33.10-1.1" },
+};
 
 describe("preflight", { concurrency: 2 }, () => {
     const problems: readonly [string, SimHostOptions, RegExp][] = [
@@ -97,7 +133,7 @@ describe("preflight", { concurrency: 2 }, () => {
     });
 });
 
-describe("init refuses kube-proxy", { concurrency: 2 }, () => {
+describe("init and join refuse what they must not touch", { concurrency: 2 }, () => {
     hostTest("init fails when kubeadm installed kube-proxy, and keeps failing on re-runs", async () => {
         await withHost({ state: { "kubeadm-installs-kube-proxy": "" } }, async (host) => {
             stageControlPlane(host);
@@ -137,7 +173,115 @@ describe("init refuses kube-proxy", { concurrency: 2 }, () => {
             assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), []);
         });
     });
+
+    const drifts: readonly [Exclude<keyof ClusterOverrides, "schedulableControlPlane">, string, string][] = [
+        ["clusterName", CLUSTER.clusterName, "lab2"],
+        ["controlPlaneEndpoint", CLUSTER.controlPlaneEndpoint, "k8s2.lab.internal:6443"],
+        ["podSubnet", CLUSTER.podSubnet, "10.42.0.0/16"],
+        ["serviceSubnet", CLUSTER.serviceSubnet, "10.43.0.0/16"],
+    ];
+    const escape = (value: string): string => value.replace(/\./g, "\\.");
+    const driftMessage = (key: string, have: string, want: string): RegExp =>
+        new RegExp(`ERROR: ${key} is '${escape(have)}' in the running cluster but '${escape(want)}' in the stack config`);
+
+    hostTest("refuses a cluster-wide setting that changed since kubeadm init, naming the key and both values", async (t) => {
+        await withHost(initialisedControlPlaneOptions(), async (host) => {
+            for (const [key, have, want] of drifts) {
+                await t.test(key, async () => {
+                    stageControlPlane(host, "cp1", CLUSTER.token, { [key]: want });
+                    const result = await assertRefused(
+                        host,
+                        `init with ${key} changed`,
+                        () => host.runStaged("init.sh"),
+                        driftMessage(key, have, want),
+                    );
+                    assert.match(result.stderr, /kubeadm applies these only when a cluster is created/);
+                    const reported = result.stderr.match(/ in the running cluster but /g)?.length;
+                    assert.equal(reported, 1, `only ${key} is reported:\n${result.stderr}`);
+                });
+            }
+            await t.test("all four at once are all reported", async () => {
+                stageControlPlane(host, "cp1", CLUSTER.token, Object.fromEntries(drifts.map(([key, , want]) => [key, want])));
+                const result = await assertRefused(
+                    host,
+                    "init with every setting changed",
+                    () => host.runStaged("init.sh"),
+                    /ERROR: clusterName /,
+                );
+                for (const [key, have, want] of drifts) assert.match(result.stderr, driftMessage(key, have, want));
+            });
+            await t.test("back to the settings the cluster has, init succeeds without a change", async () => {
+                stageControlPlane(host);
+                await host.clearCalls();
+                expectSuccess(await host.runStaged("init.sh"), "init");
+                assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), []);
+            });
+        });
+    });
+
+    hostTest("fails closed when kubectl cannot answer, before changing anything", async (t) => {
+        // The node carries the control-plane taint and the stack now says schedulable: a run that got past the
+        // failed query would remove it.
+        await withHost(initialisedControlPlaneOptions({ schedulableControlPlane: false }), async (host) => {
+            stageControlPlane(host);
+            const faults: readonly [string, string, RegExp][] = [
+                [
+                    "the kubeadm-config read",
+                    "get configmap kubeadm-config",
+                    /cannot read the kubeadm-config ConfigMap to compare it with the stack config/,
+                ],
+                ["the taint read", "get node cp1", /cannot read node cp1's taints/],
+            ];
+            for (const [what, pattern, message] of faults) {
+                await t.test(what, async () => {
+                    await host.clearFaults();
+                    await host.injectFault("kubectl", pattern);
+                    await assertRefused(host, `init with ${what} failing`, () => host.runStaged("init.sh"), message);
+                    assert.equal(await host.readCluster("taints/cp1"), `${CONTROL_PLANE_TAINT}:NoSchedule\n`);
+                });
+            }
+            await host.clearFaults();
+            await host.clearCalls();
+            expectSuccess(await host.runStaged("init.sh"), "init without faults");
+            assert.equal((await host.mutatingCalls()).length, 1, "the taint is removed once kubectl answers");
+            for (const kind of ["DaemonSet", "ConfigMap"]) {
+                await t.test(`the kube-proxy ${kind} query`, async () => {
+                    await host.clearFaults();
+                    await host.injectFault("kubectl", `get ${kind.toLowerCase()} kube-proxy`);
+                    await assertRefused(
+                        host,
+                        `init with the kube-proxy ${kind} query failing`,
+                        () => host.runStaged("init.sh"),
+                        new RegExp(`cannot ask the API server whether a kube-proxy ${kind} exists`),
+                    );
+                });
+            }
+        });
+    });
+
+    const REFUSED = /found kubeadm state on this host but not /;
+    const leftovers: readonly [string, string, string][] = [
+        ["init", "/etc/kubernetes/manifests/kube-apiserver.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n"],
+        ["init", "/var/lib/etcd/member/snap/db", "etcd data\n"],
+        ["join", "/etc/kubernetes/bootstrap-kubelet.conf", "apiVersion: v1\nkind: Config\n"],
+    ];
+    for (const [verb, file, content] of leftovers) {
+        hostTest(`${verb} refuses a host with a leftover ${file} and never rolls it back`, async () => {
+            await withHost({ ...PREPARED, hostname: verb === "init" ? "cp1" : "w1", files: { [file]: content } }, async (host) => {
+                if (verb === "init") stageControlPlane(host);
+                else stageWorker(host, "w1", `sha256:${"0".repeat(64)}`);
+                const what = `${verb} over a leftover ${file}`;
+                const result = await assertRefused(host, what, () => host.runStaged(`${verb}.sh`), REFUSED);
+                const marker = verb === "init" ? "/etc/kubernetes/admin.conf" : "/etc/kubernetes/kubelet.conf";
+                assert.ok(result.stderr.includes(`found kubeadm state on this host but not ${marker}`), result.stderr);
+                assert.deepEqual(await kubeadmCalls(host), [], "neither kubeadm init/join nor kubeadm reset ran");
+                assert.equal(await host.readFile(file), content);
+            });
+        });
+    }
 });
+
+
 
 describe("ensure-token", { concurrency: 2 }, () => {
     const NEW_ID = "0123456789abcdef0123456789abcdef";
@@ -238,18 +382,48 @@ describe("ensure-token", { concurrency: 2 }, () => {
         );
     });
 
-    hostTest("rejects stdin that does not start with a bootstrap token", async () => {
+    hostTest("rejects stdin without a bootstrap token first, or without the joining node", async (t) => {
         await withHost(initialisedControlPlaneOptions(), async (host) => {
             stageControlPlane(host);
-            const result = await host.runStaged("ensure-token.sh", [], { stdin: "not-a-token\nw1\nx\n" });
-            assert.notEqual(result.status, 0);
-            assert.match(result.stderr, /stdin did not start with a bootstrap token/);
-            assert.deepEqual(await host.calls(), []);
+            const cases: readonly [string, string, RegExp][] = [
+                ["something else than a token", "not-a-token\nw1\nx\n", /stdin did not start with a bootstrap token/],
+                ["empty stdin", "", /stdin did not start with a bootstrap token/],
+                ["a token but no node line", `${CLUSTER.token}\n`, /stdin did not name the joining node/],
+            ];
+            for (const [what, stdin, message] of cases) {
+                await t.test(what, async () => {
+                    await host.clearCalls();
+                    const result = await host.runStaged("ensure-token.sh", [], { stdin });
+                    assert.notEqual(result.status, 0);
+                    assert.match(result.stderr, message);
+                    assert.deepEqual(await host.calls(), [], "nothing is asked or minted");
+                });
+            }
+        });
+    });
+
+    hostTest("fails closed, minting no token, when kubectl cannot answer", async (t) => {
+        await withHost(initialisedControlPlaneOptions(), async (host) => {
+            stageControlPlane(host);
+            const faults: readonly [string, string, RegExp][] = [
+                ["the member query", "get node w1", /cannot ask the API server about node w1/],
+                ["the node list", "get nodes", /cannot list the cluster's nodes to rule out a cloned machine-id/],
+            ];
+            for (const [what, pattern, message] of faults) {
+                await t.test(what, async () => {
+                    await host.clearFaults();
+                    await host.injectFault("kubectl", pattern);
+                    await assertRefused(host, `ensure-token with ${what} failing`, () =>
+                        host.runStaged("ensure-token.sh", [], { stdin: ensureTokenInput("w1", NEW_ID) }), message);
+                    assert.deepEqual(await kubeadmCalls(host), [], "no token is looked at or minted");
+                    assert.equal(await host.readCluster("tokens/abcdef"), undefined);
+                });
+            }
         });
     });
 });
 
-describe("prepare and the Kubernetes version", { concurrency: 2 }, () => {
+describe("prepare: Kubernetes version, kernel modules, containerd", { concurrency: 2 }, () => {
     hostTest("a new patch or minor moves the held packages and re-holds them; a downgrade works too", async () => {
         await withHost({}, async (host) => {
             const prepareFor = async (version: string): Promise<string[]> => {
@@ -335,6 +509,49 @@ describe("prepare and the Kubernetes version", { concurrency: 2 }, () => {
         });
     });
 
+    hostTest("a module built into the kernel is not loaded again; the others are", async () => {
+        await withHost({ builtinModules: ["overlay"] }, async (host) => {
+            stageControlPlane(host);
+            expectSuccess(await host.runStaged("prepare.sh"), "prepare");
+            assert.deepEqual(
+                (await host.calls()).filter((c) => c.tool === "modprobe").map((c) => c.line),
+                ["modprobe br_netfilter"],
+            );
+            const modules = await host.readFile("/proc/modules");
+            assert.doesNotMatch(modules, /^overlay /m, "a built-in module never shows in /proc/modules");
+            assert.match(modules, /^br_netfilter /m);
+            assert.equal(await host.readState("sysctl/net.bridge.bridge-nf-call-iptables"), "1\n");
+            const before = await host.snapshot();
+            await host.clearCalls();
+            expectSuccess(await host.runStaged("prepare.sh"), "prepare again");
+            assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), []);
+            assert.deepEqual(diffSnapshots(before, await host.snapshot()), []);
+        });
+    });
+
+    hostTest("a containerd config that cannot be written fails prepare, leaving no partial file; with room, a re-run writes it", async () => {
+        await withHost({}, async (host) => {
+            stageControlPlane(host);
+            // A full file system: /etc/containerd has room for 4 KiB, less than containerd's default config.
+            await host.check("mkdir -p /etc/containerd && mount -t tmpfs -o size=4k sim-full /etc/containerd");
+            const failed = await host.runStaged("prepare.sh");
+            assert.notEqual(failed.status, 0, `prepare reported success:\n${failed.stderr}`);
+            assert.match(failed.stderr, /No space left on device/);
+            assert.doesNotMatch(failed.stderr, /wrote \/etc\/containerd\/config\.toml/);
+            assert.equal(await host.check("ls -A /etc/containerd"), "", "a partial config or temporary file was left");
+            assert.deepEqual(
+                (await host.calls()).filter((c) => c.tool === "systemctl" && c.args[0] === "restart").map((c) => c.line),
+                [],
+                "containerd was restarted although its config was not written",
+            );
+
+            await host.check("umount /etc/containerd");
+            expectSuccess(await host.runStaged("prepare.sh"), "prepare with room");
+            assert.match(await host.readFile("/etc/containerd/config.toml"), /^\s+SystemdCgroup = true$/m);
+            assert.match((await host.readState("units/containerd.active")) ?? "", / systemd_cgroup=true /);
+        });
+    });
+
     hostTest("a patch that is not in the repository fails with a clear message and installs nothing", async () => {
         await withHost({}, async (host) => {
             host.stage({ "prepare.sh": prepareScript({ kubernetesVersion: "1.33.99" }) });
@@ -342,6 +559,72 @@ describe("prepare and the Kubernetes version", { concurrency: 2 }, () => {
             assert.notEqual(result.status, 0);
             assert.match(result.stderr, /kubeadm 1\.33\.99 is not in https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb\/: set kubernetesVersion/);
             assert.equal(await host.readState("dpkg/kubeadm"), undefined);
+        });
+    });
+
+    const RUNC_OPTIONS = "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]";
+    const PINNED_IMAGES = "[plugins.'io.containerd.cri.v1.images'.pinned_images]";
+    /** Docker's containerd.io 2.1, installed and running with its built-in defaults before prepare. */
+    const CONTAINERD_21: SimHostOptions = {
+        containerdSeries: "2.1",
+        packages: { "ca-certificates": "20230311", "containerd.io": "2.1.4-1" },
+        state: {
+            "units/containerd.enabled": "",
+            "units/containerd.active": "config=builtin-default systemd_cgroup=false sandbox=registry.k8s.io/pause:3.10\n",
+        },
+    };
+
+    hostTest("prepare turns on SystemdCgroup in runc's options although containerd 2.1 prints none; init works", async () => {
+        await withHost(CONTAINERD_21, async (host) => {
+            stageControlPlane(host);
+            const defaults = await host.check("containerd config default");
+            const defaultOptions = tomlTable(defaults, RUNC_OPTIONS);
+            assert.ok(defaultOptions.includes("ShimCgroup = ''"), "runc's options table is in the default");
+            assert.deepEqual(defaultOptions.filter((l) => l.startsWith("SystemdCgroup")), [], "the 2.1 default has no SystemdCgroup");
+
+            expectSuccess(await host.runStaged("prepare.sh"), "prepare");
+            const config = await host.readFile("/etc/containerd/config.toml");
+            assert.match(config, /^version = 3$/m, "the file keeps containerd 2's config format");
+            assert.ok(tomlTable(config, RUNC_OPTIONS).includes("SystemdCgroup = true"), `no SystemdCgroup in runc's options:\n${config}`);
+            assert.equal(config.match(/SystemdCgroup/g)?.length, 1, "only in runc's options");
+            const images = await host.check(`kubeadm config images list --kubernetes-version v${CLUSTER.kubernetesVersion}`);
+            const pause = images.split("\n").find((image) => image.includes("/pause:")) ?? "";
+            assert.deepEqual(tomlTable(config, PINNED_IMAGES), [`sandbox = '${pause}'`]);
+            assert.equal(await host.readState("dpkg/containerd"), undefined, "Docker's containerd.io is kept");
+            // What the restarted containerd runs with.
+            const running = (await host.readState("units/containerd.active")) ?? "";
+            assert.match(running, / systemd_cgroup=true sandbox=registry\.k8s\.io\/pause:3\.10$/m);
+
+            expectSuccess(await runMembership(host, "cp1"), "membership");
+            expectSuccess(await host.runStaged("init.sh"), "init on containerd 2.1");
+            assert.ok(await host.exists("/etc/kubernetes/admin.conf"));
+            assert.doesNotMatch(await host.readFile("/var/log/homelab/init.log"), /inconsistent with that used by kubeadm/);
+
+            const before = await host.snapshot();
+            await host.clearCalls();
+            expectSuccess(await host.runStaged("prepare.sh"), "prepare again");
+            assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), []);
+            assert.deepEqual(diffSnapshots(before, await host.snapshot()), []);
+        });
+    });
+
+    hostTest("the containerd stub reads SystemdCgroup by table and config version, as containerd does", async () => {
+        await withHost(CONTAINERD_21, async (host) => {
+            const loaded = async (toml: string): Promise<string> => {
+                await host.writeFile("/etc/containerd/config.toml", toml);
+                await host.check("systemctl restart containerd");
+                return (await host.readState("units/containerd.active")) ?? "";
+            };
+            const runcOptions = (version: 2 | 3, plugin: string): string =>
+                `version = ${version}\n\n[plugins]\n  [plugins.${plugin}.containerd.runtimes.runc.options]\n    SystemdCgroup = true\n`;
+            const V2_CRI = `"io.containerd.grpc.v1.cri"`;
+            const V3_CRI = `'io.containerd.cri.v1.runtime'`;
+            assert.match(await loaded(runcOptions(3, V3_CRI)), /systemd_cgroup=true/);
+            assert.match(await loaded(runcOptions(2, V2_CRI)), /systemd_cgroup=true sandbox=registry\.k8s\.io\/pause:3\.10$/m);
+            // containerd 1.x's CRI plugin table in a version 3 file is not where containerd 2 looks.
+            assert.match(await loaded(runcOptions(3, V2_CRI)), /systemd_cgroup=false/);
+            // Elsewhere than in runc's options, SystemdCgroup configures nothing.
+            assert.match(await loaded(`version = 3\n[plugins.${V3_CRI}]\n  SystemdCgroup = true\n`), /systemd_cgroup=false/);
         });
     });
 });

@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test, type TestContext } from "node:test";
-import { renderInitConfig, renderJoinConfig } from "../../components/kubeadm/config";
+import { renderInitConfig, renderJoinConfig, type ClusterSettings } from "../../components/kubeadm/config";
 import { ciliumCheckScript, ciliumCliScript } from "../../components/cilium/scripts";
 import type { IstioMode } from "../../components/cilium/values";
 import {
@@ -17,8 +17,10 @@ import {
     ensureTokenScript,
     initScript,
     joinScript,
+    membershipScript,
     preflightScript,
     prepareScript,
+    resetScript,
 } from "../../components/kubeadm/scripts";
 import { runInline, runStaged, STAGING_DIR } from "../../components/remote/script";
 
@@ -76,6 +78,16 @@ export interface SimHostOptions {
     readonly memoryMiB?: number;
     /** cgroup v2 (cgroup2fs on /sys/fs/cgroup, the default) or v1 (a tmpfs there). */
     readonly cgroup?: "v1" | "v2";
+    /**
+     * Kernel modules built into the kernel: in /sys/module but never in /proc/modules (default none; the modules
+     * /proc/modules lists are in /sys/module too).
+     */
+    readonly builtinModules?: readonly string[];
+    /**
+     * The release series of the containerd package (`db/containerd-series`): what `containerd config default` prints
+     * and a running containerd's built-in defaults (default 1.7, Debian 12's).
+     */
+    readonly containerdSeries?: "1.7" | "2.1";
     /** Swap active and in /etc/fstab (default true). */
     readonly swap?: boolean;
     /** TCP ports something listens on (default [22]). */
@@ -187,6 +199,7 @@ export class SimHost {
             "sysctl/net.ipv4.ip_forward": "0\n",
             "sysctl/net.ipv6.conf.all.forwarding": "0\n",
             ...Object.fromEntries(Object.entries(packages).map(([pkg, version]) => [`dpkg/${pkg}`, `${version} installed\n`])),
+            ...(options.containerdSeries !== undefined ? { "containerd-series": `${options.containerdSeries}\n` } : {}),
             ...options.state,
         });
         writeFileSync(path.join(simDir, "cgroup"), `${options.cgroup ?? "v2"}\n`);
@@ -196,6 +209,9 @@ export class SimHost {
             `MemTotal:       ${memKiB} kB\nMemFree:        ${Math.floor(memKiB / 2)} kB\nMemAvailable:   ${Math.floor((memKiB * 3) / 4)} kB\n`,
         );
         writeFileSync(path.join(simDir, "proc", "modules"), BASE_MODULES);
+        // Every loaded module has its /sys/module directory; built-in ones have only that.
+        const sysModules = [...BASE_MODULES.split("\n").map((line) => line.split(" ")[0] ?? ""), ...(options.builtinModules ?? [])];
+        writeFileSync(path.join(simDir, "sys-module"), sysModules.filter((m) => m !== "").map((m) => `${m}\n`).join(""));
         mkdirSync(path.join(simDir, "home", STAGING_DIR), { mode: 0o700 });
 
         const mode = namespaceMode();
@@ -516,6 +532,29 @@ export function hostTest(name: string, fn: (t: TestContext) => Promise<void>, op
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Cluster objects.
+
+/** The taint kubeadm puts on a control plane (with effect NoSchedule) unless its config says `taints: []`. */
+export const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane";
+
+/**
+ * A ConfigMap's data as the stubs store it (`objects/NS/configmap/NAME`): a `KEY=VALUE` line per one-line value, and
+ * `KEY<<DELIM`, the value's lines, `DELIM` per multi-line value (a value ending in a newline has an empty last line).
+ */
+export function configMapData(data: Readonly<Record<string, string>>): string {
+    return Object.entries(data)
+        .map(([key, value]) => {
+            if (!/^[-._A-Za-z0-9]+$/.test(key)) throw new Error(`ConfigMap key ${JSON.stringify(key)} is not valid`);
+            if (!value.includes("\n")) return `${key}=${value}\n`;
+            const lines = value.split("\n");
+            let delim = "EOF";
+            for (let n = 1; lines.includes(delim); n++) delim = `EOF${n}`;
+            return `${key}<<${delim}\n${value}\n${delim}\n`;
+        })
+        .join("");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Staging: the files the program uploads to $HOME/.homelab, rendered by the program's own builders.
 
 /** Cluster settings the tests use. */
@@ -529,25 +568,51 @@ export const CLUSTER = {
     token: "abcdef.0123456789abcdef",
 } as const;
 
-/** Stages what the program uploads to a control plane (`mode: "init"`). */
-export function stageControlPlane(host: SimHost, nodeName = "cp1", token: string = CLUSTER.token): void {
+/** Cluster settings a stack config can change (the tests' `CLUSTER` values and a schedulable control plane by default). */
+export type ClusterOverrides = Partial<
+    Pick<ClusterSettings, "clusterName" | "controlPlaneEndpoint" | "podSubnet" | "serviceSubnet" | "schedulableControlPlane">
+>;
+
+/** The kubeadm-init.yaml the program writes for a control plane with these settings. */
+export function initConfigFor(nodeName = "cp1", token: string = CLUSTER.token, overrides: ClusterOverrides = {}): string {
+    return renderInitConfig({
+        nodeName,
+        nodeIp: "10.0.0.10",
+        kubernetesVersion: CLUSTER.kubernetesVersion,
+        clusterName: CLUSTER.clusterName,
+        controlPlaneEndpoint: CLUSTER.controlPlaneEndpoint,
+        endpointHost: CLUSTER.endpointHost,
+        podSubnet: CLUSTER.podSubnet,
+        serviceSubnet: CLUSTER.serviceSubnet,
+        schedulableControlPlane: true,
+        ...overrides,
+        token,
+    });
+}
+
+/** The ClusterConfiguration document of a kubeadm config, as kubeadm init stores it in the kubeadm-config ConfigMap. */
+export function clusterConfigurationOf(config: string): string {
+    const doc = config.split(/^---\n/m).find((d) => /^kind: ClusterConfiguration$/m.test(d));
+    if (doc === undefined) throw new Error("no ClusterConfiguration document in the config");
+    return doc;
+}
+
+/**
+ * Stages what the program uploads to a control plane (`mode: "init"`); `overrides` changes the stack config's
+ * cluster settings (the kubeadm config and init.sh).
+ */
+export function stageControlPlane(
+    host: SimHost,
+    nodeName = "cp1",
+    token: string = CLUSTER.token,
+    overrides: ClusterOverrides = {},
+): void {
     host.stage({
         "preflight.sh": preflightScript({ role: "control-plane" }),
         "prepare.sh": prepareScript({ kubernetesVersion: CLUSTER.kubernetesVersion }),
-        "kubeadm-init.yaml": renderInitConfig({
-            nodeName,
-            nodeIp: "10.0.0.10",
-            kubernetesVersion: CLUSTER.kubernetesVersion,
-            clusterName: CLUSTER.clusterName,
-            controlPlaneEndpoint: CLUSTER.controlPlaneEndpoint,
-            endpointHost: CLUSTER.endpointHost,
-            podSubnet: CLUSTER.podSubnet,
-            serviceSubnet: CLUSTER.serviceSubnet,
-            schedulableControlPlane: true,
-            token,
-        }),
-        "init.sh": initScript(),
-        "credentials.sh": credentialsScript({ controlPlaneEndpoint: CLUSTER.controlPlaneEndpoint }),
+        "kubeadm-init.yaml": initConfigFor(nodeName, token, overrides),
+        "init.sh": initScript({ nodeName, schedulableControlPlane: overrides.schedulableControlPlane ?? true }),
+        "credentials.sh": credentialsScript({ controlPlaneEndpoint: overrides.controlPlaneEndpoint ?? CLUSTER.controlPlaneEndpoint }),
         "ensure-token.sh": ensureTokenScript(),
     });
 }
@@ -578,12 +643,24 @@ export function expectSuccess(result: RunResult, what: string): RunResult {
     return result;
 }
 
-/** Stages, then runs preflight, prepare and init on a fresh host. */
-export async function bootControlPlane(host: SimHost, nodeName = "cp1"): Promise<void> {
-    stageControlPlane(host, nodeName);
-    for (const script of ["preflight.sh", "prepare.sh", "init.sh"]) {
+/** Runs the membership step (the `create` of the node's membership resource) the way the program does. */
+export function runMembership(host: SimHost, nodeName: string): Promise<RunResult> {
+    return host.runInline(membershipScript({ nodeName }), "HOMELAB_MEMBER");
+}
+
+/** Runs the reset (the `delete` of the node's membership resource) the way the program does. */
+export function runReset(host: SimHost, nodeName: string): Promise<RunResult> {
+    return host.runInline(resetScript({ nodeName }), "HOMELAB_RESET");
+}
+
+/** Stages, then runs preflight, prepare, membership and init on a fresh host, in the program's order. */
+export async function bootControlPlane(host: SimHost, nodeName = "cp1", overrides: ClusterOverrides = {}): Promise<void> {
+    stageControlPlane(host, nodeName, CLUSTER.token, overrides);
+    for (const script of ["preflight.sh", "prepare.sh"]) {
         expectSuccess(await host.runStaged(script), `${nodeName}: ${script}`);
     }
+    expectSuccess(await runMembership(host, nodeName), `${nodeName}: membership`);
+    expectSuccess(await host.runStaged("init.sh"), `${nodeName}: init.sh`);
 }
 
 /** `ca-cert-hash` as the program reads it from the control plane. */
@@ -602,13 +679,14 @@ export function ensureTokenInput(nodeName: string, machineId: string, token: str
 }
 
 /**
- * Takes a fresh worker through the program's steps: stage, preflight, prepare (on the worker), ensure-token (on the
- * control plane, fed the worker's identity), join (on the worker).
+ * Takes a fresh worker through the program's steps: stage, preflight, prepare and membership (on the worker),
+ * ensure-token (on the control plane, fed the worker's identity), join (on the worker).
  */
 export async function bootWorker(controlPlane: SimHost, worker: SimHost, nodeName: string): Promise<void> {
     stageWorker(worker, nodeName, await readCaCertHash(controlPlane));
     const preflight = expectSuccess(await worker.runStaged("preflight.sh"), `${nodeName}: preflight.sh`);
     expectSuccess(await worker.runStaged("prepare.sh"), `${nodeName}: prepare.sh`);
+    expectSuccess(await runMembership(worker, nodeName), `${nodeName}: membership`);
     expectSuccess(
         await controlPlane.runStaged("ensure-token.sh", [], { stdin: ensureTokenInput(nodeName, machineIdFrom(preflight.stdout)) }),
         `ensure-token.sh for ${nodeName}`,
@@ -617,13 +695,19 @@ export async function bootWorker(controlPlane: SimHost, worker: SimHost, nodeNam
 }
 
 /**
- * Options of a host that already is an initialised control plane as far as ensure-token, init's kube-proxy guard and
- * the Cilium scripts can tell (curl, gpg, kubeadm and kubectl installed, admin.conf, a running API server with the
- * node registered), built directly as a fixture so these tests need not run prepare and init.
+ * Options of a host that already is an initialised control plane as far as init's later runs, ensure-token and the
+ * Cilium scripts can tell (curl, gpg, kubeadm and kubectl installed, admin.conf, a running API server with node cp1
+ * registered, and what kubeadm init stored: the kubeadm-config ConfigMap of the config `stageControlPlane` writes and
+ * the control-plane taint unless `schedulableControlPlane`), built directly as a fixture so these tests need not run
+ * prepare and init.
  */
-export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<string, string>> } = {}): SimHostOptions {
+export function initialisedControlPlaneOptions(
+    extra: { nodes?: Readonly<Record<string, string>>; schedulableControlPlane?: boolean } = {},
+): SimHostOptions {
     const machineId = createHash("sha256").update("cp1").digest("hex").slice(0, 32);
     const nodes = { cp1: machineId, ...extra.nodes };
+    const schedulableControlPlane = extra.schedulableControlPlane ?? true;
+    const clusterConfiguration = clusterConfigurationOf(initConfigFor());
     return {
         hostname: "cp1",
         machineId,
@@ -645,6 +729,8 @@ export function initialisedControlPlaneOptions(extra: { nodes?: Readonly<Record<
         state: {
             "cluster/endpoint": `${CLUSTER.controlPlaneEndpoint}\n`,
             ...Object.fromEntries(Object.entries(nodes).map(([name, id]) => [`cluster/nodes/${name}`, `${id} Ready\n`])),
+            "cluster/objects/kube-system/configmap/kubeadm-config": configMapData({ ClusterConfiguration: clusterConfiguration }),
+            ...(schedulableControlPlane ? {} : { "cluster/taints/cp1": `${CONTROL_PLANE_TAINT}:NoSchedule\n` }),
         },
     };
 }
@@ -699,17 +785,15 @@ export interface CiliumInstallOptions {
 
 /**
  * Puts in the host's cluster what the Cilium Helm release creates (the cilium and cilium-envoy DaemonSets, the
- * cilium-operator Deployment, the cilium-config ConfigMap as `KEY=VALUE` lines) and marks agents ready
- * (`cilium/ready/NODE`), all in one command.
+ * cilium-operator Deployment, the cilium-config ConfigMap) and marks agents ready (`cilium/ready/NODE`), all in one
+ * command.
  */
 export async function installCilium(host: SimHost, options: CiliumInstallOptions = {}): Promise<void> {
-    const data = Object.entries(options.config ?? CILIUM_CONFIG)
-        .filter((entry): entry is [string, string] => entry[1] !== undefined)
-        .map(([key, value]) => {
-            if (/[=\n]/.test(key) || value.includes("\n")) throw new Error(`cilium-config ${key}: no "=" in keys, no newlines`);
-            return `${key}=${value}\n`;
-        })
-        .join("");
+    const data = configMapData(
+        Object.fromEntries(
+            Object.entries(options.config ?? CILIUM_CONFIG).filter((entry): entry is [string, string] => entry[1] !== undefined),
+        ),
+    );
     const ready = options.ready ?? true;
     const readyNodes =
         ready === true

@@ -8,6 +8,7 @@
 #   fixture/   files to place on the host, by absolute path (only under the overlaid directories)
 #   state/     the initial $SIM_STATE/db tree
 #   proc/      meminfo and modules, shown as /proc/meminfo and /proc/modules
+#   sys-module names of the kernel's modules (loaded or built in), one a line: the directories of /sys/module
 #   cgroup     "v2" (cgroup2 on /sys/fs/cgroup) or "v1" (a tmpfs there, as on a cgroup v1 host)
 #   home/      the SSH user's $HOME (staged files go in home/.homelab)
 #   mnt/       mount point of the private tmpfs ($SIM_ROOT): overlay layers, $SIM_STATE and the commands' $TMPDIR
@@ -24,6 +25,8 @@ readonly HIDDEN=(
 )
 # Directories whose real contents are hidden (the simulated host starts with them empty).
 readonly EMPTIED=(/etc/apt/keyrings /etc/apt/sources.list.d /etc/modules-load.d /etc/sysctl.d)
+# Real directories scripts write into whose contents stay visible (cilium-cli.sh installs /usr/local/bin/cilium).
+readonly WRITTEN=(/usr/local/bin)
 
 die() { printf 'sim-host: %s\n' "$*" >&2; exit 1; }
 layer() { printf '%s/layers/%s' "$root" "$(tr / _ <<<"$1")"; }
@@ -62,7 +65,7 @@ for dir in "${OVERLAID[@]}"; do
   mkdir -p "$(layer "$dir")/upper" "$(layer "$dir")/work"
   chmod "$(stat -c %a "$dir")" "$(layer "$dir")/upper"
 done
-for path in "${EMPTIED[@]}"; do own_dirs "$path"; done
+for path in "${EMPTIED[@]}" "${WRITTEN[@]}"; do own_dirs "$path"; done
 while IFS= read -r -d '' file; do
   own_dirs "$(dirname "/${file#./}")"
 done < <(cd "$sim_dir/fixture" && find . -mindepth 1 \( -type f -o -type l \) -print0)
@@ -111,7 +114,14 @@ for entry in "$root"/realproc/*; do
 done
 cp "$sim_dir/proc/meminfo" "$sim_dir/proc/modules" /proc/
 
-# 6. cgroup v2 or (as far as `stat -f` can tell) v1.
+# 6. /sys/module with the modules the test says the kernel has (loaded ones and built-in ones): a tmpfs, so modprobe
+#    can add to it and snapshots see it.
+mount -t tmpfs -o mode=0755 sim-sys-module /sys/module
+while IFS= read -r module; do
+  [ -z "$module" ] || mkdir -p "/sys/module/$module"
+done <"$sim_dir/sys-module"
+
+# 7. cgroup v2 or (as far as `stat -f` can tell) v1.
 case $(cat "$sim_dir/cgroup") in
   v2) mount -t cgroup2 sim-cgroup2 /sys/fs/cgroup ;;
   v1) mount -t tmpfs -o mode=0755 sim-cgroup1 /sys/fs/cgroup ;;

@@ -2,8 +2,9 @@
 # Prints everything a script run can change on the simulated host, one line per entry, sorted:
 #   AREA:PATH<TAB>TYPE MODE [sha256 of the content | -> symlink target]
 # AREA is the overlaid directory (/etc, /var/lib, ...: its upper layer, i.e. every file created, changed or deleted
-# since the host was built, deletions showing as "whiteout"), proc (/proc/meminfo and /proc/modules), db (the stubs'
-# state), cluster (a cluster shared with other simulated hosts), home, or tmp (the commands' $TMPDIR).
+# since the host was built, deletions showing as "whiteout"), proc (/proc/meminfo and /proc/modules), /sys/module (a
+# directory per module the kernel has, on the host's own tmpfs), db (the stubs' state), cluster (a cluster shared with
+# other simulated hosts), home, or tmp (the commands' $TMPDIR).
 set -euo pipefail
 export LC_ALL=C
 
@@ -32,6 +33,7 @@ tree() { # LABEL DIR
   for file in meminfo modules; do
     printf 'proc:/%s\tfile 444 %s\n' "$file" "$(sha256sum </proc/$file | cut -c1-64)"
   done
+  tree /sys/module: /sys/module
   tree db: "$SIM_STATE/db"
   case $SIM_CLUSTER in
     "$SIM_STATE"/*) ;;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as YAML from "yaml";
-import { CRI_SOCKET, renderInitConfig, renderJoinConfig, type InitConfigInput } from "../../components/kubeadm";
+import { CONTROL_PLANE_TAINT, CRI_SOCKET, nodeTaints, renderInitConfig, renderJoinConfig, type InitConfigInput } from "../../components/kubeadm";
 
 const input: InitConfigInput = {
     nodeName: "cp1",
@@ -119,4 +119,18 @@ test("join config: discovery through the bootstrap token pinned to the CA hash",
     assert.equal("unsafeSkipCAVerification" in join.discovery.bootstrapToken, false);
     assert.equal(join.nodeRegistration.name, "worker1");
     assert.deepEqual(join.nodeRegistration.kubeletExtraArgs, [{ name: "node-ip", value: "192.0.2.11" }]);
+});
+
+test("startup taints (Istio's opt-in cni.istio.io/not-ready flow) keep kubeadm's default taints", () => {
+    const taint = { key: "cni.istio.io/not-ready", effect: "NoSchedule" };
+    assert.deepEqual(nodeTaints(true, false, [taint]), [CONTROL_PLANE_TAINT, taint], "a list replaces kubeadm's default, so it is spelled out");
+    assert.deepEqual(nodeTaints(true, true, [taint]), [taint]);
+    assert.deepEqual(nodeTaints(false, false, [taint]), [taint]);
+    assert.equal(nodeTaints(false, false, []), undefined, "workers keep kubeadm's default (none)");
+    const init = kind(docs(renderInitConfig({ ...input, startupTaints: [taint] })), "InitConfiguration").nodeRegistration as Record<string, unknown>;
+    assert.deepEqual(init.taints, [CONTROL_PLANE_TAINT, taint]);
+    const [join] = docs(
+        renderJoinConfig({ nodeName: "w1", apiServerEndpoint: "192.0.2.10:6443", token: "abcdef.0123456789abcdef", caCertHash: "sha256:00", startupTaints: [taint] }),
+    );
+    assert.deepEqual((join.nodeRegistration as Record<string, unknown>).taints, [taint]);
 });

@@ -20,7 +20,8 @@ const scripts: Record<string, string> = {
     "preflight-worker": preflightScript({ role: "worker" }),
     "prepare-1.33": prepareScript({ kubernetesVersion: "1.33.10" }),
     "prepare-1.34": prepareScript({ kubernetesVersion: "1.34.1" }),
-    init: initScript(),
+    init: initScript({ nodeName: "cp1", schedulableControlPlane: false }),
+    "init-schedulable": initScript({ nodeName: "cp1", schedulableControlPlane: true }),
     credentials: credentialsScript({ controlPlaneEndpoint: "192.0.2.10:6443" }),
     "ensure-token": ensureTokenScript(),
     join: joinScript(),
@@ -68,7 +69,7 @@ test("apt installs never prompt and kubeadm never asks for confirmation", () => 
     }
     // The filters must have found the real invocations: two installs per prepare variant; init/join rollbacks + resets.
     assert.equal(installs, 4);
-    assert.equal(resets, 4);
+    assert.equal(resets, 5);
 });
 
 test("prepare installs from the per-minor repository of the configured version", () => {

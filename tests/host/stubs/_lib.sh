@@ -167,16 +167,102 @@ sim_dearmor() {
   sed -e '/^-----/d' -e '/^=/d' -e '/^[[:space:]]*$/d' | base64 -d
 }
 
+# The containerd release series the host's containerd package is (db/containerd-series; default 1.7, Debian 12's).
+# It decides what `containerd config default` prints and the built-in defaults of a running containerd.
+sim_containerd_series() { sim_get containerd-series 1.7; }
+
 # What a (re)started containerd loaded: "config=<digest> systemd_cgroup=true|false sandbox=<image>". Kept in
-# db/units/containerd.active, so a config change that was never followed by a restart shows in the state.
+# db/units/containerd.active, so a config change that was never followed by a restart shows in the state. Read the
+# way containerd reads its config: by TOML table, for the config's `version` (2: containerd 1.x's
+# plugins."io.containerd.grpc.v1.cri" with sandbox_image; 3: containerd 2.x's plugins.'io.containerd.cri.v1.runtime'
+# and plugins.'io.containerd.cri.v1.images'.pinned_images with sandbox). SystemdCgroup counts only in runc's options
+# table; an unset key (containerd 2.0/2.1 print none for SystemdCgroup, containerd#12101) has containerd's default.
 sim_containerd_loaded_config() {
-  local file=/etc/containerd/config.toml digest=builtin-default systemd=false sandbox=registry.k8s.io/pause:3.8
+  local file=/etc/containerd/config.toml digest=builtin-default systemd=false sandbox="" parsed
   if [ -f "$file" ]; then
     digest=sha256:$(sha256sum "$file" | awk '{print $1}')
-    if grep -qE '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$file"; then systemd=true; fi
-    sandbox=$(sed -nE "s/^[[:space:]]*sandbox(_image)?[[:space:]]*=[[:space:]]*[\"']([^\"']*)[\"'].*/\\2/p" "$file" | head -n 1)
+    parsed=$(awk '
+      function unquote(s) {
+        sub(/^[[:space:]]+/, "", s); sub(/[[:space:]]+(#.*)?$/, "", s)
+        if (s ~ /^".*"$/ || s ~ /^\047.*\047$/) s = substr(s, 2, length(s) - 2)
+        return s
+      }
+      /^[[:space:]]*(#|$)/ { next }
+      /^[[:space:]]*\[/ {
+        table = $0; sub(/^[[:space:]]*\[+/, "", table); sub(/\]+[[:space:]]*(#.*)?$/, "", table)
+        gsub(/["\047[:space:]]/, "", table)
+        next
+      }
+      index($0, "=") > 0 {
+        key = substr($0, 1, index($0, "=") - 1); gsub(/[[:space:]"\047]/, "", key)
+        value = unquote(substr($0, index($0, "=") + 1))
+        if (table == "" && key == "version") version = value
+        else if (key == "SystemdCgroup" && table == "plugins.io.containerd.grpc.v1.cri.containerd.runtimes.runc.options") systemd2 = value
+        else if (key == "SystemdCgroup" && table == "plugins.io.containerd.cri.v1.runtime.containerd.runtimes.runc.options") systemd3 = value
+        else if (key == "sandbox_image" && table == "plugins.io.containerd.grpc.v1.cri") sandbox2 = value
+        else if (key == "sandbox" && table == "plugins.io.containerd.cri.v1.images.pinned_images") sandbox3 = value
+      }
+      END {
+        if (version == "3") print (systemd3 == "true" ? "true" : "false"), sandbox3
+        else print (systemd2 == "true" ? "true" : "false"), sandbox2
+      }' "$file")
+    systemd=${parsed%% *}
+    sandbox=${parsed#* }
+  fi
+  if [ -z "$sandbox" ]; then
+    case $(sim_containerd_series) in
+      2.*) sandbox=registry.k8s.io/pause:3.10 ;;
+      *) sandbox=registry.k8s.io/pause:3.8 ;;
+    esac
   fi
   printf 'config=%s systemd_cgroup=%s sandbox=%s\n' "$digest" "$systemd" "$sandbox"
+}
+
+# ConfigMap data: $SIM_CLUSTER/objects/NS/configmap/NAME holds one entry per key, either a `KEY=VALUE` line
+# (a one-line value) or a `KEY<<DELIM` line, the value's lines, and a `DELIM` line (a multi-line value: the lines
+# joined by newlines, so a value ending in a newline has an empty last line). An empty file is a ConfigMap without
+# data.
+# sim_configmap_get FILE KEY: prints KEY's value without adding a newline; status 1 when the key is absent.
+sim_configmap_get() {
+  awk -v key="$2" '
+    block {
+      if ($0 == delim) { block = 0; if (name == key) { found = 1; exit } next }
+      if (name == key) value = (lines++ ? value "\n" : "") $0
+      next
+    }
+    /^[-._A-Za-z0-9]+<<[A-Za-z0-9_]+$/ {
+      name = substr($0, 1, index($0, "<<") - 1); delim = substr($0, index($0, "<<") + 2)
+      block = 1; value = ""; lines = 0
+      next
+    }
+    index($0, "=") > 0 && substr($0, 1, index($0, "=") - 1) == key { value = substr($0, index($0, "=") + 1); found = 1; exit }
+    END { if (found) printf "%s", value; exit !found }
+  ' "$1"
+}
+# sim_configmap_put FILE KEY VALUE: sets KEY (creating the ConfigMap if needed).
+sim_configmap_put() {
+  local file=$1 key=$2 value=$3 delim=EOF n=0
+  mkdir -p "$(dirname "$file")"
+  [ -f "$file" ] || : >"$file"
+  awk -v key="$key" '
+    block { if ($0 == delim) block = 0; if (name != key) print; next }
+    /^[-._A-Za-z0-9]+<<[A-Za-z0-9_]+$/ {
+      name = substr($0, 1, index($0, "<<") - 1); delim = substr($0, index($0, "<<") + 2); block = 1
+      if (name != key) print
+      next
+    }
+    !(index($0, "=") > 0 && substr($0, 1, index($0, "=") - 1) == key) { print }
+  ' "$file" >"$file.sim-tmp"
+  if [[ $value == *$'\n'* ]]; then
+    while grep -qxF -- "$delim" <<<"$value"; do
+      n=$((n + 1))
+      delim=EOF$n
+    done
+    printf '%s<<%s\n%s\n%s\n' "$key" "$delim" "$value" "$delim" >>"$file.sim-tmp"
+  else
+    printf '%s=%s\n' "$key" "$value" >>"$file.sim-tmp"
+  fi
+  mv -f "$file.sim-tmp" "$file"
 }
 
 # sim_catalog PKG: "VERSION<TAB>SOURCE" for every version apt knows (from the lists of the last apt-get update),
