@@ -9,12 +9,14 @@
  *   4. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
  *   5. A Kubernetes provider from the admin kubeconfig.
  *   6. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
+ *   7. Istio with istio-cni chained after Cilium, its namespaces meshed, smoke-tested.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { loadStackConfig } from "./components/config/stack";
 import { Cilium } from "./components/cilium";
+import { Istio, ISTIO_CNI_TAINT } from "./components/istio";
 import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
 import { connectionFor, sshTarget } from "./components/remote";
 import { nodeAddress } from "./components/config";
@@ -31,6 +33,8 @@ const settings: ClusterSettings = {
     podSubnet: config.podSubnet,
     serviceSubnet: config.serviceSubnet,
     schedulableControlPlane: config.schedulableControlPlane,
+    // Opt-in: nodes wait, tainted, until istio-cni runs on them; istiod's untaint controller lifts the taint.
+    startupTaints: config.istio?.cniTaint ? [ISTIO_CNI_TAINT] : [],
 };
 
 // 2. Bootstrap token in kubeadm's [a-z0-9]{6}.[a-z0-9]{16} form; the secret half comes from RandomPassword (secret).
@@ -90,9 +94,23 @@ const cilium = new Cilium(
     },
 );
 
+// 7. Istio, once Cilium is ready on every node (istio-cni waits for Cilium's conflist).
+const istio = config.istio
+    ? new Istio("istio", {
+          config: config.istio,
+          provider,
+          ciliumReady: cilium.ready,
+          controlPlane: { connection: controlPlaneConnection, sshTarget: sshTarget(first) },
+          // The smoke test's throwaway pod runs the pause image, already on every node as containerd's sandbox image.
+          probeImage: "registry.k8s.io/pause:3.10",
+      })
+    : undefined;
+
 export const clusterName = config.clusterName;
 export const controlPlaneEndpoint = endpoint;
 export const kubernetesVersion = config.kubernetesVersion;
 export const controlPlaneNode = controlPlane.nodeName;
 export const workerNodes = workers.map((w) => w.nodeName);
 export const ciliumChartVersion = cilium.chartVersion;
+export const istioMode = config.istio?.mode ?? "off";
+export const meshNamespaces = istio ? istio.meshNamespaces : [];

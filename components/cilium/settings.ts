@@ -39,8 +39,6 @@ export interface CiliumRawKeys {
     readonly ciliumNativeRoutingCidr: string;
     readonly ciliumPodCidrMaskSize: string;
     readonly ciliumValues: string;
-    readonly istioEnabled: string;
-    readonly istioMode: string;
 }
 
 /** What Cilium needs to know about the cluster (already validated). */
@@ -62,17 +60,6 @@ function parseBool(key: string, text: string, errors: string[]): boolean {
     return lower === "true";
 }
 
-/** Parses the Istio switches that decide Cilium's chaining values. */
-export function parseIstioMode(raw: Pick<CiliumRawKeys, "istioEnabled" | "istioMode">, errors: string[]): IstioMode {
-    const enabled = parseBool("istioEnabled", raw.istioEnabled, errors);
-    const mode = raw.istioMode.trim();
-    if (mode !== "sidecar" && mode !== "ambient") {
-        errors.push(`istioMode: "${mode}" — use sidecar or ambient`);
-        return enabled ? "sidecar" : "off";
-    }
-    return enabled ? mode : "off";
-}
-
 /**
  * Parses the keys and, when `cluster` is given (the cluster part of the config is valid), builds and checks the
  * effective values.
@@ -80,6 +67,7 @@ export function parseIstioMode(raw: Pick<CiliumRawKeys, "istioEnabled" | "istioM
 export function resolveCiliumConfig(
     raw: CiliumRawKeys,
     cluster: CiliumClusterFacts | undefined,
+    istio: IstioMode,
 ): { config?: CiliumConfig; errors: string[]; warnings: string[] } {
     const errors: string[] = [];
     const warnings: string[] = [];
@@ -128,7 +116,6 @@ export function resolveCiliumConfig(
             errors.push(`ciliumValues: not valid YAML/JSON (${(err as Error).message.split("\n")[0]})`);
         }
     }
-    const istio = parseIstioMode(raw, errors);
 
     if (errors.length > 0 || !cluster || !version) {
         return { errors, warnings };

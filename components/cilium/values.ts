@@ -8,9 +8,12 @@
  * `socketLB.hostNamespaceOnly=true`; Istio's ambient platform prerequisites for `bpf.masquerade` staying false.
  */
 import { cidrContains, cidrsOverlap, parseIpv4, parseIpv4Cidr } from "../config/net";
+import { truthy, valueAt, type ValueTree } from "../helm/values";
+import { istioChainingProblems, type IstioMode } from "../istio/guard";
 
-/** How Istio runs, as far as Cilium is concerned. */
-export type IstioMode = "off" | "sidecar" | "ambient";
+export { deepMerge, keyPaths, valueAt, type ValueTree } from "../helm/values";
+
+export type { IstioMode } from "../istio/guard";
 /** Cilium's datapath routing mode. */
 export type RoutingMode = "tunnel" | "native";
 
@@ -60,9 +63,6 @@ export interface CiliumValues {
     bpf?: { masquerade: boolean };
 }
 
-/** A JSON-like value tree as Helm takes it. */
-export type ValueTree = { [key: string]: unknown };
-
 /** Builds the chart values from config. Pure and deterministic. */
 export function buildCiliumValues(input: CiliumValuesInput): CiliumValues {
     const values: CiliumValues = {
@@ -105,50 +105,6 @@ export function buildCiliumValues(input: CiliumValuesInput): CiliumValues {
         values.bpf = { masquerade: false };
     }
     return values;
-}
-
-function isPlainObject(value: unknown): value is ValueTree {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Helm's merge: maps merge key by key, everything else (scalars, lists) is replaced by the override. */
-export function deepMerge(base: ValueTree, override: ValueTree): ValueTree {
-    const out: ValueTree = { ...base };
-    for (const [key, value] of Object.entries(override)) {
-        const current = out[key];
-        out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-    }
-    return out;
-}
-
-/** Reads a dotted path from a value tree. */
-export function valueAt(tree: ValueTree, dottedPath: string): unknown {
-    let node: unknown = tree;
-    for (const key of dottedPath.split(".")) {
-        if (!isPlainObject(node)) {
-            return undefined;
-        }
-        node = node[key];
-    }
-    return node;
-}
-
-/** Leaf key paths of a value tree (lists are leaves), sorted. */
-export function keyPaths(tree: ValueTree, prefix = ""): string[] {
-    return Object.entries(tree)
-        .flatMap(([key, value]) => (isPlainObject(value) && Object.keys(value).length > 0 ? keyPaths(value, `${prefix}${key}.`) : [`${prefix}${key}`]))
-        .sort();
-}
-
-/** Helm renders booleans and "true"/"false" strings alike in these keys; treat both. */
-function truthy(value: unknown): boolean | undefined {
-    if (value === true || value === "true") {
-        return true;
-    }
-    if (value === false || value === "false") {
-        return false;
-    }
-    return undefined;
 }
 
 /** Facts about the cluster the effective values are checked against. */
@@ -245,21 +201,6 @@ export function checkCiliumValues(values: ValueTree, ctx: CiliumGuardContext): s
         );
     }
 
-    if (ctx.istio !== "off") {
-        const reason = "istio-cni must chain after Cilium";
-        if (truthy(valueAt(values, "cni.exclusive")) !== false) {
-            errors.push(`${key("cni.exclusive")}: must be false while istioEnabled is true — ${reason}, and with exclusive=true Cilium rewrites the conflist`);
-        }
-        const socketLb = truthy(valueAt(values, "kubeProxyReplacement")) === true || truthy(valueAt(values, "socketLB.enabled")) === true;
-        if (socketLb && truthy(valueAt(values, "socketLB.hostNamespaceOnly")) !== true) {
-            errors.push(
-                `${key("socketLB.hostNamespaceOnly")}: must be true while istioEnabled is true — the socket load balancer would ` +
-                    "rewrite ClusterIPs before Istio's redirection sees them",
-            );
-        }
-        if (ctx.istio === "ambient" && truthy(valueAt(values, "bpf.masquerade")) === true) {
-            errors.push(`${key("bpf.masquerade")}: must be false with istioMode ambient — it breaks ambient's link-local health probes (169.254.7.127)`);
-        }
-    }
+    errors.push(...istioChainingProblems(values, ctx.istio));
     return errors;
 }

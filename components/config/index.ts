@@ -10,6 +10,7 @@ import * as YAML from "yaml";
 import { cidrContains, cidrsOverlap, isDnsName, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./net";
 import { checkKubernetesVersion } from "./versions";
 import { DEFAULT_CILIUM_CLI_VERSION, DEFAULT_CILIUM_VERSION, resolveCiliumConfig, type CiliumConfig } from "../cilium/settings";
+import { DEFAULT_ISTIO_VERSION, resolveIstioConfig, type IstioConfig } from "../istio/settings";
 
 export * from "./versions";
 
@@ -62,6 +63,8 @@ export interface ClusterConfig {
     readonly sshUser: string;
     /** Cilium: chart and CLI versions, effective values. */
     readonly cilium: CiliumConfig;
+    /** Istio, when `istioEnabled`. */
+    readonly istio?: IstioConfig;
 }
 
 /** The result of resolving raw config: a typed config when there are no errors, plus warnings either way. */
@@ -110,6 +113,12 @@ export const CONFIG_DEFAULTS = {
     ciliumValues: "",
     istioEnabled: "true",
     istioMode: "sidecar",
+    istioVersion: DEFAULT_ISTIO_VERSION,
+    istioGateway: "false",
+    meshNamespaces: "[]",
+    istioValues: "",
+    istioMeshCheck: "true",
+    istioCniTaint: "false",
 } as const;
 
 /** Every key this project reads. */
@@ -133,6 +142,12 @@ export const CONFIG_KEYS = [
     "ciliumValues",
     "istioEnabled",
     "istioMode",
+    "istioVersion",
+    "istioGateway",
+    "meshNamespaces",
+    "istioValues",
+    "istioMeshCheck",
+    "istioCniTaint",
 ] as const;
 
 const NODE_FIELDS = ["name", "host", "role", "port", "user", "hostKey", "nodeIp"] as const;
@@ -485,6 +500,21 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
     }
 
     const clusterValid = errors.length === 0 && controlPlaneEndpoint !== undefined;
+    const istio = resolveIstioConfig(
+        {
+            istioEnabled: get("istioEnabled"),
+            istioMode: get("istioMode"),
+            istioVersion: get("istioVersion"),
+            istioGateway: get("istioGateway"),
+            meshNamespaces: get("meshNamespaces"),
+            istioValues: get("istioValues"),
+            istioMeshCheck: get("istioMeshCheck"),
+            istioCniTaint: get("istioCniTaint"),
+        },
+        version.version,
+    );
+    errors.push(...istio.errors);
+    warnings.push(...istio.warnings);
     const cilium = resolveCiliumConfig(
         {
             ciliumVersion: get("ciliumVersion"),
@@ -495,8 +525,6 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
             ciliumNativeRoutingCidr: get("ciliumNativeRoutingCidr"),
             ciliumPodCidrMaskSize: get("ciliumPodCidrMaskSize"),
             ciliumValues: get("ciliumValues"),
-            istioEnabled: get("istioEnabled"),
-            istioMode: get("istioMode"),
         },
         clusterValid && controlPlaneEndpoint
             ? {
@@ -509,6 +537,7 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
                   hasSchedulableNode: workers.length > 0 || schedulableControlPlane,
               }
             : undefined,
+        istio.mode,
     );
     errors.push(...cilium.errors);
     warnings.push(...cilium.warnings);
@@ -519,6 +548,7 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
     return {
         config: {
             cilium: cilium.config,
+            ...(istio.config ? { istio: istio.config } : {}),
             clusterName,
             kubernetesVersion: version.version,
             podSubnet,

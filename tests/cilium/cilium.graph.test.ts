@@ -27,8 +27,8 @@ test("one homelab:net:Cilium component owning the release, the CLI install and t
 });
 
 test("exactly one Helm release named cilium in kube-system, from helm.cilium.io at the pinned chart version", () => {
-    const releases = graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
-    assert.equal(releases.length, 1);
+    const releases = graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.namespace === "kube-system");
+    assert.equal(releases.length, 1, "the only release in kube-system");
     const { inputs } = releases[0];
     assert.equal(inputs.name, "cilium", "the cilium CLI looks for exactly this release name");
     assert.equal(inputs.namespace, "kube-system");

@@ -184,7 +184,9 @@ test("Pulumi.yaml declares every key the program reads, with the program's defau
         if (key === "nodes") {
             assert.equal(decl.default, undefined, "nodes is required");
         } else {
-            assert.equal(String(decl.default), programDefault, `${key}: Pulumi.yaml and CONFIG_DEFAULTS disagree`);
+            // The CLI hands arrays to the program as JSON.
+            const asConfig = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
+            assert.equal(asConfig, programDefault, `${key}: Pulumi.yaml and CONFIG_DEFAULTS disagree`);
         }
     }
     // Not `secret: true`: with a default that fails validation on Pulumi >= 3.202 (pulumi/pulumi#21865); the program

@@ -25,6 +25,10 @@ const variants: Record<string, Record<string, string>> = {
     controlPlaneEndpoint: { controlPlaneEndpoint: "k8s.lab.example:6443" },
     schedulableControlPlane: { schedulableControlPlane: "true" },
     sshUser: { sshUser: "admin" },
+    istioMode: { istioMode: "ambient" },
+    istioEnabled: { istioEnabled: "false" },
+    istioCniTaint: { istioCniTaint: "true" },
+    ciliumValues: { ciliumValues: "hubble: {relay: {enabled: true}}" },
     nodes: {
         nodes: JSON.stringify([
             ...devNodes.slice(0, 2),
@@ -38,7 +42,7 @@ let base: PlanDocument;
 const changed: Record<string, PlanDocument> = {};
 before(async () => {
     const names = Object.keys(variants);
-    const plans = await mapLimit([undefined, ...names], 2, (key) => planJson(key ? variants[key] : {}));
+    const plans = await mapLimit([undefined, ...names], 3, (key) => planJson(key ? variants[key] : {}));
     base = plans[0];
     names.forEach((key, i) => (changed[key] = plans[i + 1]));
 });

@@ -42,6 +42,15 @@ test("an edge to a component means an edge to each of its custom descendants", (
     assert.deepEqual(waves, { child1: 1, child2: 2, after: 3 });
 });
 
+test("a remote component (e.g. yaml.v2.ConfigFile) is planned like a custom resource, not expanded away", () => {
+    const waves = wavesOf([
+        res("base"),
+        res("crds", { custom: false, remote: true, type: "kubernetes:yaml/v2:ConfigFile", dependencies: [urn("base")] }),
+        res("istiod", { dependencies: [urn("crds")] }),
+    ]);
+    assert.deepEqual(waves, { base: 1, crds: 2, istiod: 3 });
+});
+
 test("independent resources share a wave; default providers are not planned", () => {
     const waves = wavesOf([
         res("default_1_2_1", { type: "pulumi:providers:command" }),

@@ -34,6 +34,16 @@ test("npm run plan prints the dev stack's waves with dependencies and key inputs
     assert.match(out, /\+ cluster {2}\[pulumi:providers:kubernetes\]\n {6}waits for: cp1-init, cp1-kubeconfig\n(?: {6}[^\n]*\n)*? {6}kubeconfig: \[secret\]/);
 });
 
+test("--stack labbox plans the single-node ambient lab", async () => {
+    const run = await runPlan(["--stack", "labbox"]);
+    assert.equal(run.status, 0, run.stdout);
+    assert.match(run.stdout, /^Plan for stack "labbox" of project homelab$/m);
+    for (const name of ["labbox-init", "cilium-release", "istio-gateway-api-crds", "istio-ztunnel", "istio-gateway", "istio-mesh-check"]) {
+        assert.match(run.stdout, new RegExp(`\\+ ${name} {2}\\[`), name);
+    }
+    assert.doesNotMatch(run.stdout, /-join/, "no worker joins on a single node");
+});
+
 test("--json is deterministic: two evaluations are byte-identical", async () => {
     const [a, b] = await Promise.all([runPlan(["--json"]), runPlan(["--json"])]);
     assert.equal(a.status, 0, a.stderr);

@@ -39,6 +39,7 @@ interface RegisterRequest {
     getName(): string;
     getParent(): string;
     getCustom(): boolean;
+    getRemote(): boolean;
     getProvider(): string;
     getDependenciesList(): string[];
     getPropertydependenciesMap(): { entries(): Iterable<[string, ProtoList]> };
@@ -125,6 +126,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
                     name: req.getName(),
                     parent: req.getParent() || undefined,
                     custom: req.getCustom(),
+                    remote: req.getRemote(),
                     dependencies: req.getDependenciesList(),
                     propertyDependencies: Object.fromEntries(
                         [...req.getPropertydependenciesMap().entries()].map(([k, v]) => [k, v.getUrnsList()]),

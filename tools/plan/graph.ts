@@ -22,6 +22,11 @@ export interface RecordedResource {
     readonly parent?: string;
     /** Custom resource (true) or component (false). */
     readonly custom: boolean;
+    /**
+     * A remote component (implemented by a provider, e.g. kubernetes' yaml.v2.ConfigFile or helm.v4.Chart): the
+     * engine runs it like a custom resource, and `dependsOn` keeps it as one edge rather than expanding it.
+     */
+    readonly remote?: boolean;
     /** URNs from `dependsOn` (components already expanded to their children by the SDK). */
     readonly dependencies: readonly string[];
     /** Property name → URNs it was computed from. */
@@ -58,8 +63,8 @@ export function isDefaultProvider(r: RecordedResource): boolean {
 
 /**
  * Orders custom resources into waves. An edge is anything the engine honours: `dependsOn`, property dependencies
- * (an input that is another resource's output) and the explicit provider. Components are not executed; an edge to a
- * component means an edge to each of its custom descendants. Cycles are impossible in a valid Pulumi program and
+ * (an input that is another resource's output) and the explicit provider. Local components are not executed; an edge
+ * to one means an edge to each of its custom descendants. Remote components run like custom resources. Cycles are impossible in a valid Pulumi program and
  * are reported as an error.
  */
 export function computeWaves(resources: readonly RecordedResource[]): PlannedResource[] {
@@ -75,13 +80,13 @@ export function computeWaves(resources: readonly RecordedResource[]): PlannedRes
         if (!r) {
             return [];
         }
-        if (r.custom) {
+        if (r.custom || r.remote) {
             return isDefaultProvider(r) ? [] : [urn];
         }
         return (children.get(urn) ?? []).flatMap((c) => customDescendants(c.urn));
     };
 
-    const planned = resources.filter((r) => r.custom && !isDefaultProvider(r));
+    const planned = resources.filter((r) => (r.custom || r.remote === true) && !isDefaultProvider(r));
     const waitsFor = new Map<string, string[]>();
     for (const r of planned) {
         const direct = [

@@ -108,7 +108,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
         waves.set(p.wave, [...(waves.get(p.wave) ?? []), entry]);
     }
     const components = evaluation.resources
-        .filter((r) => !r.custom && r.type !== "pulumi:pulumi:Stack")
+        .filter((r) => !r.custom && r.remote !== true && r.type !== "pulumi:pulumi:Stack")
         .map((r) => ({ name: r.name, type: r.type, parent: parentName(r) }))
         .sort((a, b) => byCodePoint(a.name, b.name));
     const waveList = [...waves.entries()]

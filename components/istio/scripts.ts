@@ -1,0 +1,85 @@
+/**
+ * mesh-check: the smoke test no peer gives. Run on the first control plane after the Istio releases, it proves the
+ * CNI chain and pod capture work end to end, cleans up after itself, and fails with the reason.
+ */
+import { scriptHeader } from "../remote/script";
+
+/** Throwaway namespace the check creates and deletes. */
+export const MESH_CHECK_NAMESPACE = "homelab-mesh-check";
+
+/** Inputs of the smoke test. */
+export interface MeshCheckInput {
+    /** Sidecar: injection with istio-validation, no istio-init. Ambient: the pod is captured by ztunnel. */
+    readonly mode: "sidecar" | "ambient";
+    /** Bound on each wait (rollout, pod readiness), a kubectl duration such as `5m`. */
+    readonly waitDuration: string;
+    /** Image of the throwaway pod; the pause image is already on every node (containerd's sandbox image). */
+    readonly probeImage: string;
+}
+
+/** The namespace label that meshes a namespace, per mode. */
+export function meshLabel(mode: "sidecar" | "ambient"): { key: string; value: string } {
+    return mode === "sidecar" ? { key: "istio-injection", value: "enabled" } : { key: "istio.io/dataplane-mode", value: "ambient" };
+}
+
+/** mesh-check script (runs as root on the control plane, with the admin kubeconfig). */
+export function meshCheckScript(input: MeshCheckInput): string {
+    const label = meshLabel(input.mode);
+    const capture =
+        input.mode === "sidecar"
+            ? `# Sidecar: injection happens at admission; with pilot.cni.enabled the injector adds istio-validation and
+# never the privileged istio-init.
+inits=$(kubectl -n "$NS" get pod mesh-probe -o 'jsonpath={.spec.initContainers[*].name}')
+case " $inits " in
+  *" istio-init "*) die "the probe pod got istio-init: sidecars are not using istio-cni (istiod pilot.cni.enabled is not in effect)" ;;
+esac
+case " $inits " in
+  *" istio-validation "*) ;;
+  *) die "the probe pod has no istio-validation init container (init containers: \${inits:-none}): the injector did not inject it for istio-cni" ;;
+esac
+log "sidecar injection uses istio-cni: istio-validation, no istio-init"`
+            : `# Ambient: once the pod runs, istio-cni's node agent enrolls it with ztunnel and marks it.
+kubectl -n "$NS" wait --for=condition=Ready pod/mesh-probe --timeout="$WAIT" >&2 \\
+  || die "the probe pod did not become Ready within $WAIT"
+redirection=$(kubectl -n "$NS" get pod mesh-probe -o 'jsonpath={.metadata.annotations.ambient\\.istio\\.io/redirection}')
+[ "$redirection" = enabled ] \\
+  || die "the probe pod is not captured by ambient (annotation ambient.istio.io/redirection is '\${redirection:-absent}'): check istio-cni and ztunnel logs"
+log "ambient capture works: the probe pod is redirected through ztunnel"`;
+    return `${scriptHeader("mesh-check", {
+        NS: MESH_CHECK_NAMESPACE,
+        WAIT: input.waitDuration,
+        PROBE_IMAGE: input.probeImage,
+        MESH_LABEL: `${label.key}=${label.value}`,
+    })}
+export KUBECONFIG=/etc/kubernetes/admin.conf
+cleanup() {
+  kubectl delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
+
+# 1. istio-cni runs on every node: its readiness means the plugin is in place there.
+kubectl -n istio-system rollout status daemonset/istio-cni-node --timeout="$WAIT" >&2 \\
+  || die "istio-cni-node is not ready on every node within $WAIT: kubectl -n istio-system logs ds/istio-cni-node"
+
+# 2. On this node the active conflist (the first in /etc/cni/net.d) ends with istio-cni.
+conflist=""
+for file in /etc/cni/net.d/*.conflist; do
+  if [ -e "$file" ]; then
+    conflist=$file
+    break
+  fi
+done
+[ -n "$conflist" ] || die "no CNI conflist in /etc/cni/net.d: Cilium has not written its configuration"
+last_plugin=$(grep -o '"type"[[:space:]]*:[[:space:]]*"[^"]*"' "$conflist" | tail -n 1 | sed -E 's/.*"([^"]*)"$/\\1/')
+[ "$last_plugin" = istio-cni ] \\
+  || die "the last plugin in $conflist is '\${last_plugin:-none}', not istio-cni: istio-cni is not chained after Cilium (is cilium-config cni-exclusive \\"false\\"?)"
+log "$conflist chains istio-cni after Cilium"
+
+# 3. A throwaway pod in a meshed namespace is captured. A leftover namespace from an interrupted run goes first.
+kubectl delete namespace "$NS" --ignore-not-found --timeout="$WAIT" >/dev/null
+trap cleanup EXIT
+kubectl create namespace "$NS" >/dev/null
+kubectl label namespace "$NS" "$MESH_LABEL" >/dev/null
+kubectl -n "$NS" run mesh-probe --image="$PROBE_IMAGE" --restart=Never >/dev/null
+${capture}
+`;
+}
