@@ -5,6 +5,7 @@
  */
 import * as YAML from "yaml";
 import { parseIpv4Cidr } from "../config/net";
+import { booleanKey } from "../config/parse";
 import { buildCiliumValues, checkCiliumValues, deepMerge, type IstioMode, type RoutingMode, type ValueTree } from "./values";
 
 /** Chart version the lab runs (`cilium install --version v1.18.0` in the notes). */
@@ -52,14 +53,6 @@ export interface CiliumClusterFacts {
     readonly hasSchedulableNode: boolean;
 }
 
-function parseBool(key: string, text: string, errors: string[]): boolean {
-    const lower = text.trim().toLowerCase();
-    if (lower !== "true" && lower !== "false") {
-        errors.push(`${key}: "${text}" — use true or false`);
-    }
-    return lower === "true";
-}
-
 /**
  * Parses the keys and, when `cluster` is given (the cluster part of the config is valid), builds and checks the
  * effective values.
@@ -85,8 +78,8 @@ export function resolveCiliumConfig(
     if (!/^v\d+\.\d+\.\d+$/.test(cliVersion)) {
         errors.push(`ciliumCliVersion: "${cliVersion}" is not a cilium-cli release tag — use e.g. ${DEFAULT_CILIUM_CLI_VERSION}`);
     }
-    const hubbleRelay = parseBool("hubbleRelay", raw.hubbleRelay, errors);
-    const hubbleUi = parseBool("hubbleUi", raw.hubbleUi, errors);
+    const hubbleRelay = booleanKey("hubbleRelay", raw.hubbleRelay, errors);
+    const hubbleUi = booleanKey("hubbleUi", raw.hubbleUi, errors);
     const routingMode = raw.ciliumRoutingMode.trim();
     if (routingMode !== "tunnel" && routingMode !== "native") {
         errors.push(`ciliumRoutingMode: "${routingMode}" — use tunnel (VXLAN, works anywhere) or native (nodes on one L2 segment)`);

@@ -8,6 +8,7 @@
  */
 import * as YAML from "yaml";
 import { cidrContains, cidrsOverlap, isDnsName, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./net";
+import { parseBoolean } from "./parse";
 import { checkKubernetesVersion } from "./versions";
 import { DEFAULT_CILIUM_CLI_VERSION, DEFAULT_CILIUM_VERSION, resolveCiliumConfig, type CiliumConfig } from "../cilium/settings";
 import { DEFAULT_ISTIO_VERSION, resolveIstioConfig, type IstioConfig } from "../istio/settings";
@@ -220,11 +221,6 @@ function parseEndpoint(text: string): Endpoint | string {
         return `has port ${match[2]}; use 1–65535`;
     }
     return { host, port };
-}
-
-function parseBoolean(text: string): boolean | undefined {
-    const lower = text.trim().toLowerCase();
-    return lower === "true" ? true : lower === "false" ? false : undefined;
 }
 
 /** Reads one node entry; pushes problems and returns the node when it is usable. */

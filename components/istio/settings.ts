@@ -4,6 +4,7 @@
  */
 import * as YAML from "yaml";
 import { isDnsName } from "../config/net";
+import { booleanKey } from "../config/parse";
 import { isPlainObject, type ValueTree } from "../helm/values";
 import { istioSupportWarning, type IstioMode } from "./guard";
 import { buildIstioValues, checkIstioValues, ISTIO_CHARTS, mergeIstioValues, type IstioChart } from "./values";
@@ -43,14 +44,6 @@ export interface IstioRawKeys {
     readonly istioCniTaint: string;
 }
 
-function parseBool(key: string, text: string, errors: string[]): boolean {
-    const lower = text.trim().toLowerCase();
-    if (lower !== "true" && lower !== "false") {
-        errors.push(`${key}: "${text}" — use true or false`);
-    }
-    return lower === "true";
-}
-
 /** Parses and checks the Istio keys; `mode` is `off` when Istio is disabled. */
 export function resolveIstioConfig(
     raw: IstioRawKeys,
@@ -58,7 +51,7 @@ export function resolveIstioConfig(
 ): { mode: IstioMode; config?: IstioConfig; errors: string[]; warnings: string[] } {
     const errors: string[] = [];
     const warnings: string[] = [];
-    const enabled = parseBool("istioEnabled", raw.istioEnabled, errors);
+    const enabled = booleanKey("istioEnabled", raw.istioEnabled, errors);
     const modeText = raw.istioMode.trim();
     const mode = modeText === "sidecar" || modeText === "ambient" ? modeText : undefined;
     if (!mode) {
@@ -73,9 +66,9 @@ export function resolveIstioConfig(
             warnings.push(warning);
         }
     }
-    const gateway = parseBool("istioGateway", raw.istioGateway, errors);
-    const meshCheck = parseBool("istioMeshCheck", raw.istioMeshCheck, errors);
-    const cniTaint = parseBool("istioCniTaint", raw.istioCniTaint, errors);
+    const gateway = booleanKey("istioGateway", raw.istioGateway, errors);
+    const meshCheck = booleanKey("istioMeshCheck", raw.istioMeshCheck, errors);
+    const cniTaint = booleanKey("istioCniTaint", raw.istioCniTaint, errors);
 
     let meshNamespaces: string[] = [];
     try {
