@@ -51,6 +51,8 @@ export interface CiliumClusterFacts {
     readonly serviceSubnet: string;
     readonly nodeCount: number;
     readonly hasSchedulableNode: boolean;
+    /** Keys of taints nodes start with (Istio's opt-in cni.istio.io/not-ready). */
+    readonly startupTaintKeys: readonly string[];
 }
 
 /**
@@ -110,6 +112,10 @@ export function resolveCiliumConfig(
         }
     }
 
+    if (cluster && cluster.clusterName.length > 32) {
+        // The chart's cluster.name: "It must contain at most 32 characters" (values.yaml, cluster.name).
+        errors.push(`clusterName: "${cluster.clusterName}" is longer than the 32 characters Cilium allows for its cluster name — shorten it`);
+    }
     if (errors.length > 0 || !cluster || !version) {
         return { errors, warnings };
     }
@@ -125,6 +131,7 @@ export function resolveCiliumConfig(
         routingMode: routingMode as RoutingMode,
         nativeRoutingCidr: nativeCidr || undefined,
         istio,
+        startupTaintKeys: cluster.startupTaintKeys,
     });
     const values = deepMerge(built as unknown as ValueTree, overrides);
     errors.push(

@@ -41,7 +41,26 @@ export interface CiliumValuesInput {
     readonly nativeRoutingCidr?: string;
     /** Istio mode; anything but `off` adds the chaining requirements. */
     readonly istio: IstioMode;
+    /**
+     * Keys of taints nodes register with until a controller lifts them (Istio's `cni.istio.io/not-ready`). Cilium
+     * must run on such nodes, or nothing after it could ever lift the taint.
+     */
+    readonly startupTaintKeys?: readonly string[];
 }
+
+/** A pod toleration as the chart takes it. */
+export interface Toleration {
+    readonly key?: string;
+    readonly operator: "Exists" | "Equal";
+    readonly effect?: string;
+}
+
+/** The operator's tolerations in the 1.18 chart (values.yaml `operator.tolerations`); the agent and envoy tolerate everything. */
+export const OPERATOR_DEFAULT_TOLERATIONS: readonly Toleration[] = [
+    { key: "node-role.kubernetes.io/control-plane", operator: "Exists" },
+    { key: "node-role.kubernetes.io/master", operator: "Exists" },
+    { key: "node.kubernetes.io/not-ready", operator: "Exists" },
+];
 
 /** The values this program sets, typed. Every key path here must exist in the chart's values.yaml. */
 export interface CiliumValues {
@@ -50,10 +69,10 @@ export interface CiliumValues {
     k8sServicePort: number;
     cluster: { name: string };
     ipam: { mode: "cluster-pool"; operator: { clusterPoolIPv4PodCIDRList: string[]; clusterPoolIPv4MaskSize: number } };
-    operator: { replicas: number };
+    operator: { replicas: number; tolerations?: Toleration[] };
     envoy: { enabled: boolean };
     l7Proxy: boolean;
-    hubble: { enabled: boolean; relay: { enabled: boolean }; ui: { enabled: boolean } };
+    hubble: { enabled: boolean; relay: { enabled: boolean; tolerations?: Toleration[] }; ui: { enabled: boolean; tolerations?: Toleration[] } };
     routingMode: RoutingMode;
     tunnelProtocol?: "vxlan";
     ipv4NativeRoutingCIDR?: string;
@@ -94,6 +113,17 @@ export function buildCiliumValues(input: CiliumValuesInput): CiliumValues {
         // install the direct routes itself. The chart fails without ipv4NativeRoutingCIDR.
         values.ipv4NativeRoutingCIDR = input.nativeRoutingCidr;
         values.autoDirectNodeRoutes = true;
+    }
+    const startup = (input.startupTaintKeys ?? []).map((key): Toleration => ({ key, operator: "Exists" }));
+    if (startup.length > 0) {
+        // Helm replaces lists, so the operator's defaults are spelled out. hubble-relay/ui tolerate nothing by default.
+        values.operator.tolerations = [...OPERATOR_DEFAULT_TOLERATIONS, ...startup];
+        if (input.hubbleRelay) {
+            values.hubble.relay.tolerations = startup;
+        }
+        if (input.hubbleUi) {
+            values.hubble.ui.tolerations = startup;
+        }
     }
     if (input.istio !== "off") {
         // istio-cni chains its plugin into Cilium's conflist: Cilium must not own /etc/cni/net.d exclusively.

@@ -12,6 +12,7 @@ import { parseBoolean } from "./parse";
 import { checkKubernetesVersion } from "./versions";
 import { DEFAULT_CILIUM_CLI_VERSION, DEFAULT_CILIUM_VERSION, resolveCiliumConfig, type CiliumConfig } from "../cilium/settings";
 import { DEFAULT_ISTIO_VERSION, resolveIstioConfig, type IstioConfig } from "../istio/settings";
+import { ISTIO_CNI_TAINT } from "../istio/values";
 
 export * from "./versions";
 
@@ -531,6 +532,7 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
                   serviceSubnet,
                   nodeCount: nodes.length,
                   hasSchedulableNode: workers.length > 0 || schedulableControlPlane,
+                  startupTaintKeys: istio.config?.cniTaint ? [ISTIO_CNI_TAINT.key] : [],
               }
             : undefined,
         istio.mode,

@@ -39,6 +39,13 @@ test("config switches: no Istio, ambient, native routing, hubble, mask size, a s
     assert.equal(valueAt(resolve({ nodes: single }).config?.cilium.values ?? {}, "operator.replicas"), 1);
 });
 
+test("istioCniTaint: Cilium's operator tolerates the startup taint, or nothing could ever lift it", () => {
+    const values = resolve({ istioCniTaint: "true" }).config?.cilium.values ?? {};
+    const tolerations = valueAt(values, "operator.tolerations") as { key?: string }[];
+    assert.ok(tolerations.some((t) => t.key === "cni.istio.io/not-ready"), JSON.stringify(tolerations));
+    assert.ok(tolerations.some((t) => t.key === "node-role.kubernetes.io/control-plane"), "the chart's defaults stay");
+});
+
 test("ciliumValues overrides are deep-merged over the generated values", () => {
     const { config, errors } = resolve({ ciliumValues: "hubble:\n  metrics:\n    enabled: [dns, drop]\noperator:\n  replicas: 1\n" });
     assert.deepEqual(errors, []);
@@ -63,6 +70,7 @@ const bad: { rule: string; raw: RawConfig; message: RegExp }[] = [
     { rule: "override breaks chaining", raw: { ciliumValues: "cni: {exclusive: true}" }, message: /^ciliumValues\.cni\.exclusive: must be false while istioEnabled is true/ },
     { rule: "override breaks ambient", raw: { istioMode: "ambient", ciliumValues: "bpf: {masquerade: true}" }, message: /^ciliumValues\.bpf\.masquerade: must be false with istioMode ambient/ },
     { rule: "override: too many operators", raw: { nodes: single, ciliumValues: "operator: {replicas: 2}" }, message: /^ciliumValues\.operator\.replicas: 2 replicas on 1 node\(s\)/ },
+    { rule: "cluster name too long for Cilium", raw: { clusterName: "a-very-long-homelab-cluster-name-x" }, message: /^clusterName: "a-very-long-homelab-cluster-name-x" is longer than the 32 characters Cilium allows/ },
     { rule: "hubble on a tainted single node", raw: { nodes: single, schedulableControlPlane: "false", hubbleRelay: "true" }, message: /^hubbleRelay\/hubbleUi: .* set schedulableControlPlane to true/ },
 ];
 

@@ -4,8 +4,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildCiliumValues, checkCiliumValues, deepMerge, keyPaths, type CiliumValuesInput, type ValueTree } from "../../components/cilium";
-import { chartKeyPaths, loadChart } from "../helpers/chart";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { buildCiliumValues, checkCiliumValues, deepMerge, keyPaths, OPERATOR_DEFAULT_TOLERATIONS, type CiliumValuesInput, type ValueTree } from "../../components/cilium";
+import { chartKeyPaths, loadChart, UPSTREAM } from "../helpers/chart";
 
 const chart = loadChart("cilium");
 const base: CiliumValuesInput = {
@@ -26,6 +29,7 @@ const variants: Record<string, CiliumValuesInput> = {
     ambient: { ...base, istio: "ambient" },
     "native routing": { ...base, routingMode: "native", nativeRoutingCidr: "10.244.0.0/16" },
     "hubble relay and ui": { ...base, hubbleRelay: true, hubbleUi: true },
+    "istio startup taint": { ...base, hubbleRelay: true, hubbleUi: true, startupTaintKeys: ["cni.istio.io/not-ready"] },
 };
 const tree = (input: CiliumValuesInput): ValueTree => buildCiliumValues(input) as unknown as ValueTree;
 
@@ -95,6 +99,19 @@ test("tunnel is VXLAN; native routing sets the routed CIDR and direct node route
     assert.deepEqual([tunnel.routingMode, tunnel.tunnelProtocol, tunnel.ipv4NativeRoutingCIDR], ["tunnel", "vxlan", undefined]);
     const native = buildCiliumValues({ ...base, routingMode: "native", nativeRoutingCidr: "10.244.0.0/16" });
     assert.deepEqual([native.routingMode, native.tunnelProtocol, native.ipv4NativeRoutingCIDR, native.autoDirectNodeRoutes], ["native", undefined, "10.244.0.0/16", true]);
+});
+
+test("with a startup taint the operator and hubble tolerate it, keeping the operator's chart defaults", () => {
+    const v = buildCiliumValues(variants["istio startup taint"]);
+    const istio = { key: "cni.istio.io/not-ready", operator: "Exists" };
+    assert.deepEqual(v.operator.tolerations, [...OPERATOR_DEFAULT_TOLERATIONS, istio]);
+    assert.deepEqual(v.hubble.relay.tolerations, [istio]);
+    assert.deepEqual(v.hubble.ui.tolerations, [istio]);
+    // Without it nothing is overridden: the chart's defaults apply.
+    assert.equal(buildCiliumValues(base).operator.tolerations, undefined);
+    // The defaults spelled out here are the chart's own.
+    const chartDefaults = YAML.parse(readFileSync(path.join(UPSTREAM, "cilium", "values.yaml"), "utf8")) as { operator: { tolerations: unknown } };
+    assert.deepEqual(OPERATOR_DEFAULT_TOLERATIONS, chartDefaults.operator.tolerations);
 });
 
 test("deepMerge merges maps key by key and replaces lists and scalars, like Helm", () => {

@@ -9,8 +9,9 @@ import type { PlanDocument } from "../../tools/plan/plan";
 
 let graph: Graph;
 let ambient: PlanDocument;
+let sidecarGateway: PlanDocument;
 before(async () => {
-    [graph, ambient] = await Promise.all([evaluateDev(), planJson({}, "labbox")]);
+    [graph, ambient, sidecarGateway] = await Promise.all([evaluateDev(), planJson({}, "labbox"), planJson({ istioGateway: "true" })]);
 });
 
 const releases = (all: { type: string; name: string; inputs: Readonly<Record<string, unknown>> }[]): string[] =>
@@ -58,6 +59,20 @@ test("ambient: base → Gateway API CRDs → istiod → cni → ztunnel → gate
         assert.ok(all.get(chain[i])?.waitsFor.includes(chain[i - 1]), `${chain[i]} waits for ${chain[i - 1]}`);
         assert.ok((all.get(chain[i])?.wave ?? 0) > (all.get(chain[i - 1])?.wave ?? 0));
     }
+    for (const [resource, chart, namespace] of [
+        ["istio-base", "base", "istio-system"],
+        ["istio-istiod", "istiod", "istio-system"],
+        ["istio-cni", "cni", "istio-system"],
+        ["istio-ztunnel", "ztunnel", "istio-system"],
+        ["istio-gateway", "gateway", "istio-ingress"],
+    ]) {
+        const inputs = all.get(resource)?.inputs ?? {};
+        assert.deepEqual(
+            [inputs.chart, inputs.version, inputs.namespace, inputs.repositoryOpts],
+            [chart, "1.31.1", namespace, { repo: "https://blob.istio.io/istio-release/charts" }],
+            resource,
+        );
+    }
     assert.equal(all.get("istio-gateway-api-crds")?.type, "kubernetes:yaml/v2:ConfigFile");
     assert.match(String(all.get("istio-gateway-api-crds")?.inputs.file), /gateway-api\/releases\/download\/v1\.6\.0\/standard-install\.yaml$/);
     assert.equal((all.get("istio-istiod")?.inputs.values as { profile?: string }).profile, "ambient");
@@ -69,5 +84,15 @@ test("ambient: base → Gateway API CRDs → istiod → cni → ztunnel → gate
 test("ambient: the meshed namespace is labelled for ambient and the smoke test checks capture", () => {
     const all = entries(ambient);
     assert.deepEqual(all.get("istio-namespace-apps")?.inputs.metadata, { name: "apps", labels: { "istio.io/dataplane-mode": "ambient" } });
-    assert.match((all.get("istio-mesh-check-script")?.inputs.source as { text: string }).text, /ambient\\\.istio\\\.io\/redirection|ambient\.istio\.io\/redirection/);
+    const script = (all.get("istio-mesh-check-script")?.inputs.source as { text: string }).text;
+    assert.ok(script.includes(`-o 'jsonpath={.metadata.annotations.ambient\\.istio\\.io/redirection}'`), "the exact jsonpath kubectl needs");
+});
+
+test("sidecar with the gateway: istio-ingress last, in its own namespace, after istiod", () => {
+    const all = entries(sidecarGateway);
+    assert.deepEqual(releases([...all.values()]).sort(), ["istio-base", "istio-cni", "istio-ingress", "istiod"]);
+    const gateway = all.get("istio-gateway");
+    assert.deepEqual([gateway?.inputs.chart, gateway?.inputs.namespace, gateway?.inputs.createNamespace], ["gateway", "istio-ingress", true]);
+    assert.ok(gateway?.waitsFor.includes("istio-istiod"));
+    assert.equal(all.has("istio-gateway-api-crds"), false, "sidecar mode installs no Gateway API CRDs");
 });
