@@ -37,7 +37,10 @@ case " $inits " in
   *" istio-validation "*) ;;
   *) die "the probe pod has no istio-validation init container (init containers: \${inits:-none}): the injector did not inject it for istio-cni" ;;
 esac
-log "sidecar injection uses istio-cni: istio-validation, no istio-init"`
+# Ready means istio-validation ran and found the CNI redirection in place, and the sidecar started.
+kubectl -n "$NS" wait --for=condition=Ready pod/mesh-probe --timeout="$WAIT" >&2 \\
+  || die "the probe pod did not become Ready within $WAIT: istio-validation found no CNI redirection, or the sidecar could not start"
+log "sidecar injection uses istio-cni: istio-validation passed, no istio-init"`
             : `# Ambient: once the pod runs, istio-cni's node agent enrolls it with ztunnel and marks it.
 kubectl -n "$NS" wait --for=condition=Ready pod/mesh-probe --timeout="$WAIT" >&2 \\
   || die "the probe pod did not become Ready within $WAIT"
@@ -60,16 +63,19 @@ cleanup() {
 kubectl -n istio-system rollout status daemonset/istio-cni-node --timeout="$WAIT" >&2 \\
   || die "istio-cni-node is not ready on every node within $WAIT: kubectl -n istio-system logs ds/istio-cni-node"
 
-# 2. On this node the active conflist (the first in /etc/cni/net.d) ends with istio-cni.
+# 2. On this node the active CNI config (the first *.conf, *.conflist or *.json by name, as containerd picks it) is
+#    Cilium's list, ending with istio-cni.
 conflist=""
-for file in /etc/cni/net.d/*.conflist; do
-  if [ -e "$file" ]; then
-    conflist=$file
-    break
-  fi
+for file in /etc/cni/net.d/*; do
+  case $file in
+    *.conf | *.conflist | *.json)
+      conflist=$file
+      break
+      ;;
+  esac
 done
-[ -n "$conflist" ] || die "no CNI conflist in /etc/cni/net.d: Cilium has not written its configuration"
-last_plugin=$(grep -o '"type"[[:space:]]*:[[:space:]]*"[^"]*"' "$conflist" | tail -n 1 | sed -E 's/.*"([^"]*)"$/\\1/')
+[ -n "$conflist" ] || die "no CNI configuration in /etc/cni/net.d: Cilium has not written its configuration"
+last_plugin=$(grep -o '"type"[[:space:]]*:[[:space:]]*"[^"]*"' "$conflist" | tail -n 1 | sed -E 's/.*"([^"]*)"$/\\1/' || true)
 [ "$last_plugin" = istio-cni ] \\
   || die "the last plugin in $conflist is '\${last_plugin:-none}', not istio-cni: istio-cni is not chained after Cilium (is cilium-config cni-exclusive \\"false\\"?)"
 log "$conflist chains istio-cni after Cilium"

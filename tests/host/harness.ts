@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { test, type TestContext } from "node:test";
 import { renderInitConfig, renderJoinConfig, type ClusterSettings } from "../../components/kubeadm/config";
 import { ciliumCheckScript, ciliumCliScript } from "../../components/cilium/scripts";
+import { meshCheckScript } from "../../components/istio/scripts";
 import type { IstioMode } from "../../components/cilium/values";
 import {
     credentialsScript,
@@ -804,11 +805,197 @@ export async function installCilium(host: SimHost, options: CiliumInstallOptions
             `set -e`,
             `objects="$SIM_CLUSTER/objects/kube-system"`,
             `mkdir -p "$objects/daemonset" "$objects/deployment" "$objects/configmap" "$SIM_CLUSTER/cilium/ready"`,
-            `: >"$objects/daemonset/cilium"`,
-            `: >"$objects/daemonset/cilium-envoy"`,
             `: >"$objects/deployment/cilium-operator"`,
             `printf '%s' ${sh(data)} >"$objects/configmap/cilium-config"`,
             readyNodes,
+            // The DaemonSets' pods are available where the agent is ready (what `kubectl rollout status` reads).
+            `ls "$SIM_CLUSTER/cilium/ready" >"$objects/daemonset/cilium"`,
+            `cp "$objects/daemonset/cilium" "$objects/daemonset/cilium-envoy"`,
         ].join("\n"),
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Istio and the node's CNI configuration.
+
+/** What `installIstio` puts in the cluster: the Istio releases of a mode, and how they treat a new pod. */
+export interface IstioInstallOptions {
+    /** The data plane the releases were installed for. */
+    readonly mode: "sidecar" | "ambient";
+    /**
+     * Whether istio-cni-node's pod is available on every registered node (default true). When false it is available
+     * on every node but the last one by name (with only cp1 registered: on none).
+     */
+    readonly cniReadyOnAllNodes?: boolean;
+    /**
+     * The init containers istiod's injector gives a new pod of a namespace labelled istio-injection=enabled (with
+     * native sidecars, the default since Istio 1.27, istio-proxy is one of them): `istio-validation` (pilot.cni.enabled,
+     * the default), `istio-init` (pilot.cni.enabled not in effect) or `none` (the injector leaves the pod alone).
+     */
+    readonly injects?: "istio-validation" | "istio-init" | "none";
+    /**
+     * Whether istio-cni's node agent enrolls a new pod of a namespace labelled istio.io/dataplane-mode=ambient with
+     * ztunnel, annotating it `ambient.istio.io/redirection: enabled` (default true; only with `mode: "ambient"`, where
+     * istio-cni runs with ambient enabled).
+     */
+    readonly captures?: boolean;
+    /** Whether a new pod of a meshed namespace becomes Ready (default true). */
+    readonly podReady?: boolean;
+}
+
+/** The init containers istiod's injector adds, per `IstioInstallOptions.injects` (native sidecars). */
+const INJECTED_INIT_CONTAINERS: Readonly<Record<NonNullable<IstioInstallOptions["injects"]>, string | undefined>> = {
+    "istio-validation": "istio-validation istio-proxy",
+    "istio-init": "istio-init istio-proxy",
+    none: undefined,
+};
+
+/**
+ * Puts in the host's cluster what the Istio releases of `mode` leave there, replacing a previous `installIstio`'s:
+ * the istio-system namespace, the istiod Deployment, the istio-cni-node DaemonSet (its file lists the nodes where its
+ * pod is available) and, in ambient, the ztunnel DaemonSet; and under `istio/` how admission and istio-cni treat a
+ * new pod (`inject`, `capture`, `pods-not-ready`; see the kubectl stub's `run`). All in one command.
+ */
+export async function installIstio(host: SimHost, options: IstioInstallOptions): Promise<void> {
+    const inject = INJECTED_INIT_CONTAINERS[options.injects ?? "istio-validation"];
+    const cniNodes =
+        options.cniReadyOnAllNodes ?? true
+            ? `ls "$SIM_CLUSTER/nodes"`
+            : `ls "$SIM_CLUSTER/nodes" | sed '$d'`;
+    await host.check(
+        [
+            `set -eo pipefail`,
+            `objects="$SIM_CLUSTER/objects/istio-system"`,
+            `rm -rf "$objects" "$SIM_CLUSTER/istio"`,
+            `mkdir -p "$objects/daemonset" "$objects/deployment" "$SIM_CLUSTER/namespaces" "$SIM_CLUSTER/istio"`,
+            `printf 'kubernetes.io/metadata.name=istio-system\n' >"$SIM_CLUSTER/namespaces/istio-system"`,
+            `: >"$objects/deployment/istiod"`,
+            `${cniNodes} >"$objects/daemonset/istio-cni-node"`,
+            options.mode === "ambient" ? `ls "$SIM_CLUSTER/nodes" >"$objects/daemonset/ztunnel"` : ``,
+            inject === undefined ? `` : `printf '%s\n' ${sh(inject)} >"$SIM_CLUSTER/istio/inject"`,
+            options.mode === "ambient" && (options.captures ?? true) ? `: >"$SIM_CLUSTER/istio/capture"` : ``,
+            options.podReady ?? true ? `` : `: >"$SIM_CLUSTER/istio/pods-not-ready"`,
+        ].join("\n"),
+    );
+}
+
+/** The node's CNI configuration directory, where kubelet's runtime takes the first file by name. */
+export const CNI_NET_DIR = "/etc/cni/net.d";
+/** The conflist the Cilium agent writes. */
+export const CILIUM_CONFLIST = `${CNI_NET_DIR}/05-cilium.conflist`;
+
+/** 05-cilium.conflist as the Cilium agent writes it (its own template: cilium-cni only). */
+const CILIUM_OWN_CONFLIST = `{
+  "cniVersion": "0.3.1",
+  "name": "cilium",
+  "plugins": [
+    {
+       "type": "cilium-cni",
+       "enable-debug": false,
+       "log-file": "/var/run/cilium/cilium-cni.log"
+    }
+  ]
+}
+`;
+
+/** The istio-cni plugin entry istio-cni's installer appends, for a mode (the chart's defaults). */
+function istioCniPlugin(mode: "sidecar" | "ambient"): Record<string, unknown> {
+    return {
+        type: "istio-cni",
+        name: "istio-cni",
+        plugin_log_level: "info",
+        cni_agent_run_dir: "/var/run/istio-cni",
+        ambient_enabled: mode === "ambient",
+        enablement_selectors: [
+            { podSelector: { matchLabels: { "istio.io/dataplane-mode": "ambient" } } },
+            {
+                namespaceSelector: { matchLabels: { "istio.io/dataplane-mode": "ambient" } },
+                podSelector: { matchExpressions: [{ key: "istio.io/dataplane-mode", operator: "NotIn", values: ["none"] }] },
+            },
+        ],
+        exclude_namespaces: ["kube-system"],
+        pod_namespace: "istio-system",
+        native_nftables: false,
+        dns: {},
+        ipam: {},
+    };
+}
+
+/** JSON with every object's keys sorted and two-space indentation, as Go's encoding/json MarshalIndent writes a map. */
+function goJson(value: unknown): string {
+    const sorted = (v: unknown): unknown =>
+        Array.isArray(v)
+            ? v.map(sorted)
+            : v !== null && typeof v === "object"
+              ? Object.fromEntries(
+                    Object.entries(v as Record<string, unknown>)
+                        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+                        .map(([k, x]) => [k, sorted(x)]),
+                )
+              : v;
+    return `${JSON.stringify(sorted(value), null, 2)}\n`;
+}
+
+/**
+ * 05-cilium.conflist: as Cilium writes it, or (`istioCni`: the mode istio-cni runs in) as istio-cni's chained
+ * installer rewrites it, re-marshalled with its plugin appended after cilium-cni.
+ */
+export function ciliumConflist(istioCni: false | "sidecar" | "ambient" = false): string {
+    if (istioCni === false) return CILIUM_OWN_CONFLIST;
+    return goJson({
+        cniVersion: "0.3.1",
+        name: "cilium",
+        plugins: [{ type: "cilium-cni", "enable-debug": false, "log-file": "/var/run/cilium/cilium-cni.log" }, istioCniPlugin(istioCni)],
+    });
+}
+
+/** A conflist another CNI left behind (a bridge network with port mapping), whose last plugin is portmap. */
+export const OTHER_CONFLIST = `{
+  "cniVersion": "1.0.0",
+  "name": "other",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "10.88.0.0/16" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }]
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": { "portMappings": true }
+    }
+  ]
+}
+`;
+
+/** What `writeCniConfig` leaves in /etc/cni/net.d. */
+export interface CniConfigOptions {
+    /** 05-cilium.conflist: as Cilium writes it (`false`), with istio-cni appended for a mode, or absent (`"absent"`). */
+    readonly cilium: false | "sidecar" | "ambient" | "absent";
+    /** Other files in the directory, by name (e.g. `{ "00-other.conflist": OTHER_CONFLIST }`, which sorts first). */
+    readonly others?: Readonly<Record<string, string>>;
+}
+
+/** Replaces the node's /etc/cni/net.d with the files Cilium (and istio-cni) would have written there. */
+export async function writeCniConfig(host: SimHost, options: CniConfigOptions): Promise<void> {
+    const files: Record<string, string> = { ...options.others };
+    if (options.cilium !== "absent") files["05-cilium.conflist"] = ciliumConflist(options.cilium);
+    await host.check(`rm -rf ${sh(CNI_NET_DIR)} && mkdir -p ${sh(CNI_NET_DIR)}`);
+    for (const [name, content] of Object.entries(files)) {
+        if (!/^[-.\w]+$/.test(name)) throw new Error(`bad CNI config file name ${name}`);
+        await host.writeFile(`${CNI_NET_DIR}/${name}`, content);
+    }
+}
+
+/** The image the program gives the mesh check's probe pod (containerd's sandbox image, on every node). */
+export const PROBE_IMAGE = "registry.k8s.io/pause:3.10";
+
+/** Stages mesh-check.sh as the program uploads it (`.homelab/mesh-check.sh`; the program waits `5m`). */
+export function stageMeshCheck(host: SimHost, mode: "sidecar" | "ambient", waitDuration = "5m"): void {
+    host.stage({ "mesh-check.sh": meshCheckScript({ mode, waitDuration, probeImage: PROBE_IMAGE }) });
 }
