@@ -1,6 +1,6 @@
 /**
- * homelab: bare Debian/Ubuntu lab hosts → a kubeadm Kubernetes cluster without kube-proxy, ready for Cilium
- * (kube-proxy replacement) and Istio (istio-cni chained after Cilium).
+ * homelab: bare Debian/Ubuntu lab hosts → a kubeadm Kubernetes cluster without kube-proxy, with Cilium as its
+ * kube-proxy replacement and Istio (istio-cni chained after Cilium).
  *
  * The bootstrap story, in the order the engine runs it:
  *   1. Read and validate the stack config — nothing is registered when it is wrong.
