@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The resource graph recorded from a program run under the mock monitor, and its bootstrap waves.
  */
@@ -158,4 +160,28 @@ export function containsSecret(value: unknown): boolean {
         return obj[SIG_KEY] === SECRET_SIG || Object.values(obj).some(containsSecret);
     }
     return false;
+}
+
+/** Plain value of a serialized input with its secrets unwrapped and keys in a stable order. */
+function unwrapped(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(unwrapped);
+    }
+    if (typeof value === "object" && value !== null) {
+        const obj = value as Record<string, unknown>;
+        if (obj[SIG_KEY] === SECRET_SIG) {
+            return unwrapped(obj.value);
+        }
+        return Object.fromEntries(
+            Object.keys(obj)
+                .sort()
+                .map((k) => [k, unwrapped(obj[k])]),
+        );
+    }
+    return value;
+}
+
+/** `sha256:` + the first 16 hex digits of the SHA-256 of a serialized value, secrets included. */
+export function secretDigest(value: unknown): string {
+    return `sha256:${createHash("sha256").update(JSON.stringify(unwrapped(value)) ?? "undefined").digest("hex").slice(0, 16)}`;
 }

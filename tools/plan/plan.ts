@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { resolveConfig } from "../../components/config";
 import { evaluateProgram, type EvaluateOptions } from "./evaluate";
-import { byCodePoint, computeWaves, containsSecret, sanitize, type RecordedResource } from "./graph";
+import { byCodePoint, computeWaves, containsSecret, sanitize, secretDigest, type RecordedResource } from "./graph";
 import { projectKeys, readStackConfig } from "./stack";
 import { contentHash } from "../../components/remote/script";
 
@@ -25,6 +25,14 @@ export interface PlanEntry {
     readonly secretInputs: readonly string[];
     /** Inputs, with secrets redacted and assets shown as their text. */
     readonly inputs: Readonly<Record<string, unknown>>;
+    /**
+     * Per secret input, a SHA-256 digest of its value (the plan only ever holds placeholders and stack-file
+     * ciphertexts for secrets, never a decrypted one), so a diff can tell that a secret input changed without
+     * showing it. Absent in plans made before digests existed.
+     */
+    readonly secretDigests?: Readonly<Record<string, string>>;
+    /** Input paths the engine replaces the resource on (`replaceOnChanges`, e.g. `triggers[*]`), when any. */
+    readonly replaceOnChanges?: readonly string[];
 }
 
 /** The whole plan: deterministic for the same repository state and config. */
@@ -105,6 +113,13 @@ export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
                 .sort(),
             inputs: sanitize(r.inputs) as Readonly<Record<string, unknown>>,
         };
+        const secretInputs = entry.secretInputs;
+        if (secretInputs.length > 0) {
+            Object.assign(entry, { secretDigests: Object.fromEntries(secretInputs.map((k) => [k, secretDigest(r.inputs[k])])) });
+        }
+        if (r.replaceOnChanges.length > 0) {
+            Object.assign(entry, { replaceOnChanges: [...r.replaceOnChanges].sort() });
+        }
         waves.set(p.wave, [...(waves.get(p.wave) ?? []), entry]);
     }
     const components = evaluation.resources
