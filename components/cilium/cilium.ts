@@ -3,19 +3,27 @@
  * cilium CLI itself would create, then verified on the control plane like `cilium status --wait`.
  *
  * Children:
- *   cilium-release (Helm `cilium` in kube-system)          — after the first control plane is initialised
+ *   cilium-version-guard-script → cilium-version-guard      — on the control plane, before every install or upgrade
+ *   cilium-release (Helm `cilium` in kube-system)          — after the first control plane is initialised and the guard
  *   cilium-cli-script → cilium-cli (pinned, checksummed)    — on the control plane
  *   cilium-check-script → cilium-check                       — after the release, the CLI and every node's join
  *
  * The release does not wait for workers: its DaemonSet rolls onto each node as it joins, so joins and the install
  * overlap. `ready` (the check) is what "Cilium ready on every node" means for the components that come next.
+ *
+ * A `ciliumVersion` change upgrades the same release in place (pulumi-kubernetes replaces a Release only when its
+ * `name` or `namespace` changes: `forceNewFields` in provider/pkg/provider/helm_release.go; anything else is a
+ * `helm upgrade`). The guard re-runs first (its script carries the target version) and refuses a skipped minor; the
+ * check re-runs after (it is triggered by the chart version).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import { remote, types } from "@pulumi/command";
 import * as YAML from "yaml";
-import { contentHash, runStaged, STAGING_DIR } from "../remote/script";
-import { ciliumCheckScript, ciliumCliScript } from "./scripts";
+import { versionGuardCommand } from "../helm/guard";
+import { contentHash, runStaged } from "../remote/script";
+import { stageScript } from "../remote/stage";
+import { ciliumCheckScript, ciliumCliScript, ciliumVersionGuardScript } from "./scripts";
 import type { CiliumConfig } from "./settings";
 
 /** Helm repository of the Cilium chart (the cilium CLI's default, `defaults.HelmRepository`). */
@@ -65,6 +73,19 @@ export class Cilium extends pulumi.ComponentResource {
         const { config, controlPlane } = args;
         const connection = controlPlane.connection;
 
+        const stage = (step: string, file: string, text: string): remote.CopyToRemote =>
+            stageScript(`${name}-${step}-script`, { connection, sshTarget: controlPlane.sshTarget, file, text }, {
+                parent: this,
+                dependsOn: [controlPlane.initialised],
+            });
+
+        // The running version exists only on the cluster: the guard reads it there, before the release moves.
+        const guard = versionGuardCommand(
+            name,
+            { connection, file: "cilium-version-guard.sh", text: ciliumVersionGuardScript(config.chartVersion), stage },
+            this,
+        );
+
         this.release = new kubernetes.helm.v3.Release(
             `${name}-release`,
             {
@@ -84,20 +105,8 @@ export class Cilium extends pulumi.ComponentResource {
                 atomic: false,
                 cleanupOnFail: false,
             },
-            { parent: this, provider: args.provider, dependsOn: [controlPlane.initialised] },
+            { parent: this, provider: args.provider, dependsOn: [controlPlane.initialised, guard] },
         );
-
-        const stage = (step: string, file: string, text: string): remote.CopyToRemote =>
-            new remote.CopyToRemote(
-                `${name}-${step}-script`,
-                {
-                    connection,
-                    source: new pulumi.asset.StringAsset(text),
-                    remotePath: `${STAGING_DIR}/${file}`,
-                    triggers: [controlPlane.sshTarget],
-                },
-                { parent: this, dependsOn: [controlPlane.initialised] },
-            );
 
         const cliText = ciliumCliScript({ version: config.cliVersion });
         const cliFile = stage("cli", "cilium-cli.sh", cliText);

@@ -3,6 +3,7 @@
  * plus its .sha256sum, checked), and verify the installation like `cilium status --wait` plus the cilium-config keys
  * that kube-proxy replacement and Istio chaining depend on.
  */
+import { guardWhere, versionGuardScript, type VersionGuardInput } from "../helm/upgrade";
 import { scriptHeader } from "../remote/script";
 import type { IstioMode } from "./values";
 
@@ -109,4 +110,32 @@ if [ "\${#problems[@]}" -gt 0 ]; then
 fi
 log "Cilium is ready on every node, with kube-proxy replacement${input.istio === "off" ? "" : " and Istio chaining"} as configured"
 `;
+}
+
+/**
+ * Where the running Cilium version is read: the agent DaemonSet's `cilium-agent` image tag, which is what the cilium
+ * CLI reports as "cilium image (running)" (cilium-cli `GetRunningCiliumVersion` reads the agent pods' image tag).
+ */
+export const CILIUM_VERSION_SOURCE = { namespace: "kube-system", kind: "daemonset", name: "cilium", container: "cilium-agent" } as const;
+
+/** The Cilium version guard's fixed inputs (all but the target). */
+export const CILIUM_VERSION_GUARD: Omit<VersionGuardInput, "target"> = {
+    step: "cilium-version-guard",
+    component: "Cilium",
+    configKey: "ciliumVersion",
+    rollbackAdvice:
+        "Cilium tests rollbacks one minor at a time; if features of the newer minor are already in use, read its upgrade notes " +
+        "before rolling back (docs.cilium.io, Upgrade Guide, Rolling Back)",
+    ...CILIUM_VERSION_SOURCE,
+};
+
+/** Where the Cilium guard looks, as its messages say it. */
+export const CILIUM_VERSION_WHERE = guardWhere(CILIUM_VERSION_SOURCE);
+
+/**
+ * cilium-version-guard: before the Helm release is installed or upgraded to `target`, refuses a step Cilium does not
+ * support (more than one minor up or back, a major change) from the version running on the cluster. Read-only.
+ */
+export function ciliumVersionGuardScript(target: string): string {
+    return versionGuardScript({ ...CILIUM_VERSION_GUARD, target });
 }

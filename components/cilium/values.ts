@@ -48,6 +48,19 @@ export interface CiliumValuesInput {
     readonly startupTaintKeys?: readonly string[];
 }
 
+/**
+ * `upgradeCompatibility`: the chart keeps the defaults of this minor for every value the stack does not set, whatever
+ * chart version is installed later. Cilium's upgrade guide: "the upgradeCompatibility option should be set to the
+ * initial Cilium version which was installed in this cluster". The chart compares it with `semverCompare` gates
+ * (`semverCompare ">=1.16" (default "1.16" .Values.upgradeCompatibility)` for the Envoy DaemonSet; later charts gate
+ * newer defaults, such as the Envoy xDS mode, on later minors). Every stack of this program was installed at 1.18,
+ * the only line it supports without a warning, and a pin that never moves keeps defaults from changing under a
+ * version bump. It stays 1.18 when the supported line moves on: existing clusters were installed at 1.18. Pinning
+ * 1.18 on the 1.18 chart renders what the chart's own defaults render (each gate's default is its threshold, at or
+ * below 1.18). `ciliumValues.upgradeCompatibility` overrides it for a cluster first installed at another minor.
+ */
+export const CILIUM_UPGRADE_COMPATIBILITY = "1.18";
+
 /** A pod toleration as the chart takes it. */
 export interface Toleration {
     readonly key?: string;
@@ -64,6 +77,7 @@ export const OPERATOR_DEFAULT_TOLERATIONS: readonly Toleration[] = [
 
 /** The values this program sets, typed. Every key path here must exist in the chart's values.yaml. */
 export interface CiliumValues {
+    upgradeCompatibility: string;
     kubeProxyReplacement: boolean;
     k8sServiceHost: string;
     k8sServicePort: number;
@@ -85,6 +99,7 @@ export interface CiliumValues {
 /** Builds the chart values from config. Pure and deterministic. */
 export function buildCiliumValues(input: CiliumValuesInput): CiliumValues {
     const values: CiliumValues = {
+        upgradeCompatibility: CILIUM_UPGRADE_COMPATIBILITY,
         // No kube-proxy runs (kubeadm skipped its addon), so Cilium must take over Services.
         kubeProxyReplacement: true,
         // Without kube-proxy nothing serves the kubernetes Service ClusterIP until Cilium does, so the agent must be

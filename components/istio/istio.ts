@@ -6,13 +6,26 @@
  *   ambient: istio-base → Gateway API CRDs → istiod (profile ambient) → istio-cni (profile ambient) → ztunnel → [istio-ingress]
  *
  * Everything waits for Cilium to be ready on every node: istio-cni blocks until Cilium's conflist exists.
+ *
+ * An `istioVersion` change upgrades every release in place, in the same order (a Release is replaced only when its
+ * `name` or `namespace` changes: pulumi-kubernetes provider/pkg/provider/helm_release.go `forceNewFields`). That order
+ * is also what istio.io documents for in-place Helm upgrades: base first ("The base chart, which contains
+ * cluster-wide CRDs and roles, must be upgraded prior to upgrading the control plane"), then istiod before the ambient
+ * data plane ("The CNI node agent and ztunnel components are compatible with a control plane at the same version,
+ * or one version higher ... should upgrade the istiod chart before either"), gateway last. In sidecar mode istio-cni
+ * may go before istiod: "The CNI plugin at version 1.x is compatible with control plane at version 1.x-1, 1.x, and
+ * 1.x+1, which means CNI and control plane can be upgraded in any order" (setup/additional-setup/cni). istio-base
+ * renders its CRDs as templates (`base.enableCRDTemplates: true`, the chart default the guard keeps), so Helm upgrades
+ * them; Helm never upgrades a chart's `crds/` directory. Before base, `istio-version-guard` refuses a skipped minor.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import { remote, types } from "@pulumi/command";
 import * as YAML from "yaml";
-import { contentHash, runStaged, STAGING_DIR } from "../remote/script";
-import { meshCheckScript, meshLabel } from "./scripts";
+import { versionGuardCommand } from "../helm/guard";
+import { contentHash, runStaged } from "../remote/script";
+import { stageScript } from "../remote/stage";
+import { istioVersionGuardScript, meshCheckScript, meshLabel } from "./scripts";
 import type { IstioConfig } from "./settings";
 import { chartsFor, GATEWAY_API_VERSION, ISTIO_HELM_REPO, ISTIO_RELEASES, type IstioChart } from "./values";
 
@@ -52,8 +65,22 @@ export class Istio extends pulumi.ComponentResource {
         const { config } = args;
         const k8s = { parent: this, provider: args.provider };
 
+        const connection = args.controlPlane.connection;
+        const stage = (step: string, file: string, text: string): remote.CopyToRemote =>
+            stageScript(`${name}-${step}-script`, { connection, sshTarget: args.controlPlane.sshTarget, file, text }, {
+                parent: this,
+                dependsOn: [args.ciliumReady],
+            });
+
+        // The running istiod's version exists only on the cluster: read it there before any release moves.
+        const guard = versionGuardCommand(
+            name,
+            { connection, file: "istio-version-guard.sh", text: istioVersionGuardScript(config.version), stage },
+            this,
+        );
+
         const releases: Partial<Record<IstioChart, kubernetes.helm.v3.Release>> = {};
-        let previous: pulumi.Resource = args.ciliumReady;
+        let previous: pulumi.Resource = guard;
         for (const chart of chartsFor(config.mode, config.gateway)) {
             const release: kubernetes.helm.v3.Release = new kubernetes.helm.v3.Release(
                 `${name}-${chart}`,
@@ -101,18 +128,8 @@ export class Istio extends pulumi.ComponentResource {
         this.meshNamespaces = pulumi.output(namespaces.map((n) => n.metadata.name));
 
         if (config.meshCheck) {
-            const connection = args.controlPlane.connection;
             const checkText = meshCheckScript({ mode: config.mode, waitDuration: "5m", probeImage: args.probeImage });
-            const checkFile = new remote.CopyToRemote(
-                `${name}-mesh-check-script`,
-                {
-                    connection,
-                    source: new pulumi.asset.StringAsset(checkText),
-                    remotePath: `${STAGING_DIR}/mesh-check.sh`,
-                    triggers: [args.controlPlane.sshTarget],
-                },
-                { parent: this, dependsOn: [args.ciliumReady] },
-            );
+            const checkFile = stage("mesh-check", "mesh-check.sh", checkText);
             this.ready = new remote.Command(
                 `${name}-mesh-check`,
                 {

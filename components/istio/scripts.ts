@@ -2,6 +2,7 @@
  * mesh-check: the smoke test no peer gives. Run on the first control plane after the Istio releases, it proves the
  * CNI chain and pod capture work end to end, cleans up after itself, and fails with the reason.
  */
+import { guardWhere, versionGuardScript, type VersionGuardInput } from "../helm/upgrade";
 import { scriptHeader } from "../remote/script";
 
 /** Throwaway namespace the check creates and deletes. */
@@ -88,4 +89,35 @@ kubectl label namespace "$NS" "$MESH_LABEL" >/dev/null
 kubectl -n "$NS" run mesh-probe --image="$PROBE_IMAGE" --restart=Never >/dev/null
 ${capture}
 `;
+}
+
+/**
+ * Where the running Istio version is read: istiod's `discovery` container image (`docker.io/istio/pilot:<version>`,
+ * `-distroless` variants included). Every Istio chart here is installed at one version, and istiod is the control
+ * plane the data plane (istio-cni, ztunnel, sidecars) must never be ahead of.
+ */
+export const ISTIO_VERSION_SOURCE = { namespace: "istio-system", kind: "deployment", name: "istiod", container: "discovery" } as const;
+
+/** The Istio version guard's fixed inputs (all but the target). */
+export const ISTIO_VERSION_GUARD: Omit<VersionGuardInput, "target"> = {
+    step: "istio-version-guard",
+    component: "Istio",
+    configKey: "istioVersion",
+    rollbackAdvice:
+        "Istio supports an in-place downgrade of one minor, but sidecars injected by the newer istiod would be ahead of the " +
+        "control plane, which Istio does not support: restart meshed workloads once istiod is back (istio.io, Supported " +
+        "Releases, control plane/data plane skew)",
+    ...ISTIO_VERSION_SOURCE,
+};
+
+/** Where the Istio guard looks, as its messages say it. */
+export const ISTIO_VERSION_WHERE = guardWhere(ISTIO_VERSION_SOURCE);
+
+/**
+ * istio-version-guard: before the first Istio release is installed or upgraded to `target`, refuses a step Istio's
+ * in-place upgrade does not support (more than one minor up or back, a major change) from the istiod running on the
+ * cluster. Read-only.
+ */
+export function istioVersionGuardScript(target: string): string {
+    return versionGuardScript({ ...ISTIO_VERSION_GUARD, target });
 }

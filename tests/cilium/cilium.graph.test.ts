@@ -20,10 +20,21 @@ test("one homelab:net:Cilium component owning the release, the CLI install and t
     assert.deepEqual(children, [
         "command:remote:Command cilium-check",
         "command:remote:Command cilium-cli",
+        "command:remote:Command cilium-version-guard",
         "command:remote:CopyToRemote cilium-check-script",
         "command:remote:CopyToRemote cilium-cli-script",
+        "command:remote:CopyToRemote cilium-version-guard-script",
         "kubernetes:helm.sh/v3:Release cilium-release",
     ]);
+});
+
+test("the version guard runs on the control plane after init and before the release, for the configured version", () => {
+    assert.ok(graph.ancestors("cilium-release").has("cilium-version-guard"), "the release waits for the guard");
+    assert.ok(graph.ancestors("cilium-version-guard").has("cp1-init"), "the guard needs the API server");
+    assert.equal([...graph.ancestors("cilium-version-guard")].some((n) => n.startsWith("worker")), false, "and nothing else");
+    assert.match(String(graph.get("cilium-version-guard").inputs.create), /cilium-version-guard\.sh/);
+    assert.equal(graph.get("cilium-version-guard-script").inputs.remotePath, ".homelab/cilium-version-guard.sh");
+    assert.match((graph.get("cilium-version-guard-script").inputs.source as { text: string }).text, /readonly TARGET='1\.18\.0'/);
 });
 
 test("exactly one Helm release named cilium in kube-system, from helm.cilium.io at the pinned chart version", () => {

@@ -40,6 +40,16 @@ test("sidecar: base → cni → istiod, all after Cilium is ready on every node"
     assert.deepEqual((graph.get("istio-istiod").inputs.values as { pilot: { cni: unknown } }).pilot.cni, { enabled: true });
 });
 
+test("sidecar: the version guard reads the running istiod on the control plane after Cilium, before istio-base", () => {
+    assert.ok(graph.ancestors("istio-base").has("istio-version-guard"));
+    assert.ok(graph.ancestors("istio-version-guard").has("cilium-check"));
+    assert.equal(graph.ancestors("istio-version-guard").has("istio-base"), false);
+    assert.match(String(graph.get("istio-version-guard").inputs.create), /istio-version-guard\.sh/);
+    const text = (graph.get("istio-version-guard-script").inputs.source as { text: string }).text;
+    assert.match(text, /readonly TARGET='1\.31\.1'\nreadonly NS='istio-system'\nreadonly KIND='deployment'\nreadonly NAME='istiod'/);
+    assert.equal(graph.get("istio-version-guard-script").inputs.remotePath, ".homelab/istio-version-guard.sh");
+});
+
 test("sidecar: the meshed namespace is labelled for injection, and the smoke test runs last", () => {
     const ns = graph.get("istio-namespace-apps");
     assert.equal(ns.type, "kubernetes:core/v1:NamespacePatch", "works on existing namespaces and never deletes one");
