@@ -782,7 +782,12 @@ export interface CiliumInstallOptions {
     readonly config?: Readonly<Record<string, string | undefined>>;
     /** Nodes whose agent (and envoy) is ready: every registered node (`true`, the default), none, or these names. */
     readonly ready?: boolean | readonly string[];
+    /** The cilium DaemonSet's `cilium-agent` image (default `CILIUM_IMAGE`, the 1.18.0 chart's). */
+    readonly image?: string;
 }
+
+/** The agent image the 1.18.0 chart renders (values.yaml `image`: tag plus digest, `useDigest: true`). */
+export const CILIUM_IMAGE = "quay.io/cilium/cilium:v1.18.0@sha256:dfea023972d06ec183cfa3c9e7809716f85daaff042e573ef366e9ec6a0c0ab2";
 
 /**
  * Puts in the host's cluster what the Cilium Helm release creates (the cilium and cilium-envoy DaemonSets, the
@@ -806,6 +811,8 @@ export async function installCilium(host: SimHost, options: CiliumInstallOptions
             `objects="$SIM_CLUSTER/objects/kube-system"`,
             `mkdir -p "$objects/daemonset" "$objects/deployment" "$objects/configmap" "$SIM_CLUSTER/cilium/ready"`,
             `: >"$objects/deployment/cilium-operator"`,
+            `mkdir -p "$SIM_CLUSTER/images/kube-system/daemonset"`,
+            `printf 'cilium-agent=%s\n' ${sh(options.image ?? CILIUM_IMAGE)} >"$SIM_CLUSTER/images/kube-system/daemonset/cilium"`,
             `printf '%s' ${sh(data)} >"$objects/configmap/cilium-config"`,
             readyNodes,
             // The DaemonSets' pods are available where the agent is ready (what `kubectl rollout status` reads).
@@ -841,7 +848,12 @@ export interface IstioInstallOptions {
     readonly captures?: boolean;
     /** Whether a new pod of a meshed namespace becomes Ready (default true). */
     readonly podReady?: boolean;
+    /** istiod's `discovery` image (default `ISTIOD_IMAGE`). */
+    readonly image?: string;
 }
+
+/** istiod's image as the 1.31.1 istiod chart renders it (`hub`/`image`/`tag` after release-builder's rewrite). */
+export const ISTIOD_IMAGE = "docker.io/istio/pilot:1.31.1";
 
 /** The init containers istiod's injector adds, per `IstioInstallOptions.injects` (native sidecars). */
 const INJECTED_INIT_CONTAINERS: Readonly<Record<NonNullable<IstioInstallOptions["injects"]>, string | undefined>> = {
@@ -866,8 +878,9 @@ export async function installIstio(host: SimHost, options: IstioInstallOptions):
         [
             `set -eo pipefail`,
             `objects="$SIM_CLUSTER/objects/istio-system"`,
-            `rm -rf "$objects" "$SIM_CLUSTER/istio"`,
-            `mkdir -p "$objects/daemonset" "$objects/deployment" "$SIM_CLUSTER/namespaces" "$SIM_CLUSTER/istio"`,
+            `rm -rf "$objects" "$SIM_CLUSTER/istio" "$SIM_CLUSTER/images/istio-system"`,
+            `mkdir -p "$objects/daemonset" "$objects/deployment" "$SIM_CLUSTER/namespaces" "$SIM_CLUSTER/istio" "$SIM_CLUSTER/images/istio-system/deployment"`,
+            `printf 'discovery=%s\n' ${sh(options.image ?? ISTIOD_IMAGE)} >"$SIM_CLUSTER/images/istio-system/deployment/istiod"`,
             `printf 'kubernetes.io/metadata.name=istio-system\n' >"$SIM_CLUSTER/namespaces/istio-system"`,
             `: >"$objects/deployment/istiod"`,
             `${cniNodes} >"$objects/daemonset/istio-cni-node"`,
