@@ -91,6 +91,12 @@ export function checkIstioValues(values: Record<IstioChart, ValueTree>, mode: "s
     if (istiodCni.some((v) => truthy(v) === false)) {
         errors.push("istioValues.istiod.pilot.cni.enabled: must stay true — without it sidecars get the privileged istio-init container");
     }
+    // istio-base ships its CRDs as templates (base.enableCRDTemplates, default true) so that `helm upgrade` upgrades
+    // them; with false they move to Helm's crds/ handling, which installs CRDs once and never upgrades them, and an
+    // istioVersion bump would leave the old CRDs under the new istiod.
+    if (truthy(valueAt(values.base, "base.enableCRDTemplates")) === false) {
+        errors.push("istioValues.base.base.enableCRDTemplates: must stay true — Helm never upgrades CRDs outside templates, so an istioVersion change would keep the old Istio CRDs");
+    }
     if (mode === "ambient") {
         for (const chart of ["cni", "istiod"] as const) {
             if (valueAt(values[chart], "profile") !== "ambient") {

@@ -52,6 +52,11 @@ const bad: { rule: string; raw: RawConfig; message: RegExp }[] = [
     { rule: "istioValues chart not a mapping", raw: { istioValues: "cni: 3" }, message: /^istioValues\.cni: must be a mapping of that chart's values$/ },
     { rule: "override unchains istio-cni", raw: { istioValues: "cni: {chained: false}" }, message: /^istioValues\.cni\.chained: must stay true/ },
     { rule: "override drops pilot.cni", raw: { istioValues: "istiod: {pilot: {cni: {enabled: false}}}" }, message: /^istioValues\.istiod\.pilot\.cni\.enabled: must stay true/ },
+    {
+        rule: "override moves istio-base's CRDs out of templates (Helm would never upgrade them)",
+        raw: { istioValues: "base: {base: {enableCRDTemplates: false}}" },
+        message: /^istioValues\.base\.base\.enableCRDTemplates: must stay true — Helm never upgrades CRDs outside templates/,
+    },
     { rule: "ambient without its profile", raw: { istioMode: "ambient", istioValues: "istiod: {profile: default}" }, message: /^istioValues\.istiod\.profile: must be ambient/ },
 ];
 

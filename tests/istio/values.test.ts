@@ -56,6 +56,12 @@ for (const [name, values] of Object.entries(variants)) {
     });
 }
 
+test("istio-base templates its CRDs by default, and the key the guard reads is the chart's", () => {
+    // Helm upgrades templated CRDs; a chart's crds/ directory is installed once and never upgraded.
+    assert.equal(chartHas("base", "base.enableCRDTemplates"), true);
+    assert.equal(valueAt(variants.sidecar.base, "base.enableCRDTemplates"), undefined, "the program leaves the chart default (true)");
+});
+
 test("the key-path check is real: typos and unknown keys fail", () => {
     assert.equal(chartHas("cni", "chainedd"), false);
     assert.equal(chartHas("istiod", "pilot.cni.enabld"), false);
@@ -110,6 +116,7 @@ test("overrides merge per chart and the guard refuses ones that undo chaining", 
         [{ istiod: { pilot: { cni: { enabled: false } } } }, "sidecar", /^istioValues\.istiod\.pilot\.cni\.enabled: must stay true/],
         [{ istiod: { cni: { enabled: false } } }, "sidecar", /^istioValues\.istiod\.pilot\.cni\.enabled: must stay true/],
         [{ cni: { profile: "default" } }, "ambient", /^istioValues\.cni\.profile: must be ambient/],
+        [{ base: { base: { enableCRDTemplates: false } } }, "ambient", /^istioValues\.base\.base\.enableCRDTemplates: must stay true/],
     ];
     for (const [override, mode, message] of cases) {
         const errors = checkIstioValues(mergeIstioValues(buildIstioValues({ mode, cniTaint: false }), override), mode);
