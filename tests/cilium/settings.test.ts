@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig, type RawConfig } from "../../components/config";
+import { CILIUM_BAD_INPUTS } from "./bad-inputs";
 import { valueAt } from "../../components/cilium";
 
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRzXbNm6n+HXQR52zAYPUHlzj1nzBJZEwDuyfdjKpI+";
@@ -55,24 +56,7 @@ test("ciliumValues overrides are deep-merged over the generated values", () => {
     assert.equal(valueAt(values, "operator.replicas"), 1);
 });
 
-const bad: { rule: string; raw: RawConfig; message: RegExp }[] = [
-    { rule: "chart version", raw: { ciliumVersion: "latest" }, message: /^ciliumVersion: "latest" is not a chart version — use major\.minor\.patch, e\.g\. 1\.18\.0$/ },
-    { rule: "CLI version", raw: { ciliumCliVersion: "0.18.9" }, message: /^ciliumCliVersion: "0\.18\.9" is not a cilium-cli release tag — use e\.g\. v0\.18\.9$/ },
-    { rule: "hubbleRelay not boolean", raw: { hubbleRelay: "yes" }, message: /^hubbleRelay: "yes" — use true or false$/ },
-    { rule: "routing mode", raw: { ciliumRoutingMode: "bgp" }, message: /^ciliumRoutingMode: "bgp" — use tunnel/ },
-    { rule: "native without CIDR", raw: { ciliumRoutingMode: "native" }, message: /^ciliumNativeRoutingCidr: native routing needs the CIDR/ },
-    { rule: "malformed native CIDR", raw: { ciliumRoutingMode: "native", ciliumNativeRoutingCidr: "10.244.1.0/16" }, message: /^ciliumNativeRoutingCidr: "10\.244\.1\.0\/16" has host bits set below the prefix — use 10\.244\.0\.0\/16$/ },
-    { rule: "mask size not a number", raw: { ciliumPodCidrMaskSize: "/24" }, message: /^ciliumPodCidrMaskSize: "\/24" — use the prefix length/ },
-    { rule: "ciliumValues not YAML", raw: { ciliumValues: "a: [" }, message: /^ciliumValues: not valid YAML\/JSON/ },
-    { rule: "ciliumValues not a mapping", raw: { ciliumValues: "- a" }, message: /^ciliumValues: must be a YAML\/JSON mapping of chart values/ },
-    { rule: "istioEnabled not boolean", raw: { istioEnabled: "on" }, message: /^istioEnabled: "on" — use true or false$/ },
-    { rule: "istioMode", raw: { istioMode: "mesh" }, message: /^istioMode: "mesh" — use sidecar or ambient$/ },
-    { rule: "override breaks chaining", raw: { ciliumValues: "cni: {exclusive: true}" }, message: /^ciliumValues\.cni\.exclusive: must be false while istioEnabled is true/ },
-    { rule: "override breaks ambient", raw: { istioMode: "ambient", ciliumValues: "bpf: {masquerade: true}" }, message: /^ciliumValues\.bpf\.masquerade: must be false with istioMode ambient/ },
-    { rule: "override: too many operators", raw: { nodes: single, ciliumValues: "operator: {replicas: 2}" }, message: /^ciliumValues\.operator\.replicas: 2 replicas on 1 node\(s\)/ },
-    { rule: "cluster name too long for Cilium", raw: { clusterName: "a-very-long-homelab-cluster-name-x" }, message: /^clusterName: "a-very-long-homelab-cluster-name-x" is longer than the 32 characters Cilium allows/ },
-    { rule: "hubble on a tainted single node", raw: { nodes: single, schedulableControlPlane: "false", hubbleRelay: "true" }, message: /^hubbleRelay\/hubbleUi: .* set schedulableControlPlane to true/ },
-];
+const bad = CILIUM_BAD_INPUTS;
 
 for (const { rule, raw, message } of bad) {
     test(`bad Cilium config is refused naming the key: ${rule}`, () => {

@@ -5,15 +5,9 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, resolveConfig, hostKeyProblem, type RawConfig } from "../../components/config";
 
-const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRzXbNm6n+HXQR52zAYPUHlzj1nzBJZEwDuyfdjKpI+";
-const withKey = { hasPrivateKey: true };
+import { CLUSTER_BAD_INPUTS, cp, ED25519, good, nodes, w1 } from "./bad-inputs";
 
-function nodes(list: readonly Record<string, unknown>[]): string {
-    return JSON.stringify(list);
-}
-const cp = { name: "cp1", host: "192.0.2.10", role: "control-plane", hostKey: ED25519 };
-const w1 = { name: "worker1", host: "192.0.2.11", role: "worker", hostKey: ED25519 };
-const good: RawConfig = { nodes: nodes([cp, w1]) };
+const withKey = { hasPrivateKey: true };
 
 function errorsOf(raw: RawConfig): readonly string[] {
     return resolveConfig(raw, withKey).errors;
@@ -58,51 +52,7 @@ test("explicit settings override defaults", () => {
     assert.equal(config?.nodes[1].user, "debian", "sshUser is the default for nodes without a user");
 });
 
-// The bad-input table: every rule, an input that breaks it, and the message (key + fix) it must produce.
-const badInputs: { rule: string; raw: RawConfig; message: RegExp }[] = [
-    { rule: "nodes missing", raw: {}, message: /^nodes: missing — list the lab hosts/ },
-    { rule: "nodes not YAML", raw: { nodes: "[{name: cp1" }, message: /^nodes: not valid YAML\/JSON .* — e\.g\. pulumi config set nodes/ },
-    { rule: "nodes not a list", raw: { nodes: "name: cp1" }, message: /^nodes: must be a non-empty array/ },
-    { rule: "node not a mapping", raw: { nodes: nodes([cp]).replace("]", ',"worker1"]') }, message: /^nodes\[1\]: must be a mapping with name, host and role/ },
-    { rule: "unknown node field", raw: { nodes: nodes([{ ...cp, hostname: "x" }]) }, message: /^nodes\[0\]\.hostname: unknown field — use one of name, host, role/ },
-    { rule: "unknown role", raw: { nodes: nodes([cp, { ...w1, role: "master" }]) }, message: /^nodes\[1\]\.role: unknown role "master" — use control-plane or worker$/ },
-    { rule: "missing role", raw: { nodes: nodes([cp, { name: "w", host: "192.0.2.20" }]) }, message: /^nodes\[1\]\.role: missing — use control-plane or worker$/ },
-    { rule: "zero control planes", raw: { nodes: nodes([w1]) }, message: /^nodes: no node has role "control-plane" — mark exactly one host as control-plane/ },
-    { rule: "two control planes", raw: { nodes: nodes([cp, { ...w1, role: "control-plane" }]) }, message: /^nodes: 2 control-plane nodes \(cp1, worker1\) — kubeadm init runs on exactly one/ },
-    { rule: "duplicate names", raw: { nodes: nodes([cp, { ...w1, name: "cp1" }]) }, message: /^nodes: name "cp1" is used by more than one node — node names must be unique$/ },
-    { rule: "duplicate hosts", raw: { nodes: nodes([cp, { ...w1, host: "192.0.2.10" }]) }, message: /^nodes: host 192\.0\.2\.10:22 is listed more than once/ },
-    { rule: "duplicate node IPs", raw: { nodes: nodes([cp, { ...w1, nodeIp: "192.0.2.10" }]) }, message: /^nodes: node address 192\.0\.2\.10 is used by more than one node — set a distinct nodeIp/ },
-    { rule: "invalid node name", raw: { nodes: nodes([{ ...cp, name: "CP_1" }]) }, message: /^nodes\[0\]\.name: "CP_1" is not a valid Kubernetes node name/ },
-    { rule: "malformed host", raw: { nodes: nodes([{ ...cp, host: "192.0.2.300" }]) }, message: /^nodes\[0\]\.host: "192\.0\.2\.300" is neither an IPv4 address nor a DNS name/ },
-    { rule: "malformed nodeIp", raw: { nodes: nodes([{ ...cp, nodeIp: "10.0.0" }]) }, message: /^nodes\[0\]\.nodeIp: "10\.0\.0" is not an IPv4 address/ },
-    { rule: "bad port", raw: { nodes: nodes([{ ...cp, port: 70000 }]) }, message: /^nodes\[0\]\.port: "70000" is not a TCP port — use an integer 1–65535/ },
-    { rule: "non-numeric port", raw: { nodes: nodes([{ ...cp, port: "ssh" }]) }, message: /^nodes\[0\]\.port: "ssh" is not a TCP port/ },
-    { rule: "hostKey without key", raw: { nodes: nodes([{ ...cp, hostKey: "ssh-ed25519" }]) }, message: /^nodes\[0\]\.hostKey: is not "<type> <base64-key>" — paste the key as printed by `ssh-keyscan/ },
-    { rule: "hostKey unknown type", raw: { nodes: nodes([{ ...cp, hostKey: "ssh-foo AAAA" }]) }, message: /^nodes\[0\]\.hostKey: has unknown key type "ssh-foo"/ },
-    { rule: "hostKey not base64", raw: { nodes: nodes([{ ...cp, hostKey: "ssh-ed25519 not*base64" }]) }, message: /^nodes\[0\]\.hostKey: has a key that is not valid base64/ },
-    { rule: "hostKey type mismatch", raw: { nodes: nodes([{ ...cp, hostKey: ED25519.replace("ssh-ed25519", "ssh-rsa") }]) }, message: /^nodes\[0\]\.hostKey: declares "ssh-rsa" but the key blob is "ssh-ed25519"/ },
-    { rule: "malformed podSubnet", raw: { ...good, podSubnet: "10.244.0.0" }, message: /^podSubnet: "10\.244\.0\.0" is not in a\.b\.c\.d\/n form — use an IPv4 CIDR/ },
-    { rule: "podSubnet host bits", raw: { ...good, podSubnet: "10.244.1.0/16" }, message: /^podSubnet: "10\.244\.1\.0\/16" has host bits set below the prefix — use 10\.244\.0\.0\/16$/ },
-    { rule: "serviceSubnet bad prefix", raw: { ...good, serviceSubnet: "10.96.0.0/33" }, message: /^serviceSubnet: "10\.96\.0\.0\/33" has prefix \/33; an IPv4 prefix is 0–32/ },
-    { rule: "podSubnet too small", raw: { ...good, podSubnet: "10.244.0.0/25" }, message: /^podSubnet: 10\.244\.0\.0\/25 is smaller than one \/24 per node/ },
-    { rule: "serviceSubnet too large", raw: { ...good, serviceSubnet: "10.96.0.0/11" }, message: /^serviceSubnet: 10\.96\.0\.0\/11 is larger than the API server accepts \(a \/12 at most\)/ },
-    { rule: "node name missing", raw: { nodes: nodes([{ host: "192.0.2.10", role: "control-plane" }]) }, message: /^nodes\[0\]\.name: missing — give each node a unique Kubernetes node name/ },
-    { rule: "node host missing", raw: { nodes: nodes([{ name: "cp1", role: "control-plane" }]) }, message: /^nodes\[0\]\.host: missing — set the host's SSH address/ },
-    { rule: "field not a string", raw: { nodes: nodes([{ ...cp, host: ["192.0.2.10"] }]) }, message: /^nodes\[0\]\.host: must be a string — quote the value$/ },
-    { rule: "endpoint host invalid", raw: { ...good, controlPlaneEndpoint: "-bad-.example:6443" }, message: /^controlPlaneEndpoint: "-bad-\.example:6443" has host "-bad-\.example", which is neither an IPv4 address nor a DNS name/ },
-    { rule: "subnets overlap", raw: { ...good, podSubnet: "10.0.0.0/8" }, message: /^podSubnet\/serviceSubnet: 10\.0\.0\.0\/8 and 10\.96\.0\.0\/12 overlap — pick disjoint blocks/ },
-    { rule: "podSubnet contains a node", raw: { ...good, podSubnet: "192.0.2.0/24" }, message: /^podSubnet: 192\.0\.2\.0\/24 contains node cp1's address 192\.0\.2\.10 — choose a podSubnet that no lab host uses/ },
-    { rule: "serviceSubnet contains a node", raw: { ...good, serviceSubnet: "192.0.2.0/24" }, message: /^serviceSubnet: 192\.0\.2\.0\/24 contains node worker1's address 192\.0\.2\.11/ },
-    { rule: "endpoint inside serviceSubnet", raw: { ...good, controlPlaneEndpoint: "10.96.0.1:6443" }, message: /^controlPlaneEndpoint: 10\.96\.0\.1 lies inside serviceSubnet — use an address outside it$/ },
-    { rule: "malformed endpoint", raw: { ...good, controlPlaneEndpoint: "https://k8s:6443" }, message: /^controlPlaneEndpoint: "https:\/\/k8s:6443" is not "host" or "host:port"/ },
-    { rule: "endpoint bad port", raw: { ...good, controlPlaneEndpoint: "k8s.lab.example:0" }, message: /^controlPlaneEndpoint: "k8s\.lab\.example:0" has port 0; use 1–65535/ },
-    { rule: "version not exact", raw: { ...good, kubernetesVersion: "1.33" }, message: /^kubernetesVersion: "1\.33" is not an exact Kubernetes release — use major\.minor\.patch, e\.g\. 1\.33\.10/ },
-    { rule: "pre-release version", raw: { ...good, kubernetesVersion: "1.34.0-rc.1" }, message: /^kubernetesVersion: "1\.34\.0-rc\.1" is not an exact Kubernetes release/ },
-    { rule: "version too old for v1beta4", raw: { ...good, kubernetesVersion: "1.30.14" }, message: /^kubernetesVersion: 1\.30\.14 is not supported — kubeadm reads the v1beta4 config this program renders from 1\.31 on; use 1\.33\.x$/ },
-    { rule: "bad clusterName", raw: { ...good, clusterName: "Home Lab" }, message: /^clusterName: "Home Lab" must be a lowercase DNS label/ },
-    { rule: "bad sshUser", raw: { ...good, sshUser: "bad user" }, message: /^sshUser: "bad user" is not a valid login name/ },
-    { rule: "bad schedulableControlPlane", raw: { ...good, schedulableControlPlane: "yes" }, message: /^schedulableControlPlane: "yes" — use true, false or auto/ },
-];
+const badInputs = CLUSTER_BAD_INPUTS;
 
 for (const { rule, raw, message } of badInputs) {
     test(`bad input is refused with a message naming the key and the fix: ${rule}`, () => {

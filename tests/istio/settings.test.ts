@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig, type RawConfig } from "../../components/config";
+import { ISTIO_BAD_INPUTS } from "./bad-inputs";
 import { valueAt } from "../../components/helm/values";
 
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRzXbNm6n+HXQR52zAYPUHlzj1nzBJZEwDuyfdjKpI+";
@@ -38,27 +39,7 @@ test("meshNamespaces arrive as the CLI passes arrays (JSON) and istioValues merg
     assert.equal(valueAt(config?.istio?.values.istiod ?? {}, "pilot.replicaCount"), 2);
 });
 
-const bad: { rule: string; raw: RawConfig; message: RegExp }[] = [
-    { rule: "version", raw: { istioVersion: "1.31" }, message: /^istioVersion: "1\.31" is not a chart version — use major\.minor\.patch, e\.g\. 1\.31\.1$/ },
-    { rule: "gateway flag", raw: { istioGateway: "maybe" }, message: /^istioGateway: "maybe" — use true or false$/ },
-    { rule: "mesh check flag", raw: { istioMeshCheck: "1" }, message: /^istioMeshCheck: "1" — use true or false$/ },
-    { rule: "taint flag", raw: { istioCniTaint: "yes" }, message: /^istioCniTaint: "yes" — use true or false$/ },
-    { rule: "namespaces not a list", raw: { meshNamespaces: "apps" }, message: /^meshNamespaces: must be a list of namespace names/ },
-    { rule: "namespace name", raw: { meshNamespaces: '["Apps"]' }, message: /^meshNamespaces: "Apps" is not a namespace name/ },
-    { rule: "system namespace", raw: { meshNamespaces: '["kube-system"]' }, message: /^meshNamespaces: "kube-system" must not be meshed/ },
-    { rule: "duplicate namespace", raw: { meshNamespaces: '["apps","apps"]' }, message: /^meshNamespaces: lists a namespace twice/ },
-    { rule: "istioValues not a mapping", raw: { istioValues: "- a" }, message: /^istioValues: must be a mapping from chart/ },
-    { rule: "istioValues unknown chart", raw: { istioValues: "pilot: {}" }, message: /^istioValues\.pilot: unknown chart — use one of base, cni, istiod, ztunnel, gateway$/ },
-    { rule: "istioValues chart not a mapping", raw: { istioValues: "cni: 3" }, message: /^istioValues\.cni: must be a mapping of that chart's values$/ },
-    { rule: "override unchains istio-cni", raw: { istioValues: "cni: {chained: false}" }, message: /^istioValues\.cni\.chained: must stay true/ },
-    { rule: "override drops pilot.cni", raw: { istioValues: "istiod: {pilot: {cni: {enabled: false}}}" }, message: /^istioValues\.istiod\.pilot\.cni\.enabled: must stay true/ },
-    {
-        rule: "override moves istio-base's CRDs out of templates (Helm would never upgrade them)",
-        raw: { istioValues: "base: {base: {enableCRDTemplates: false}}" },
-        message: /^istioValues\.base\.base\.enableCRDTemplates: must stay true — Helm never upgrades CRDs outside templates/,
-    },
-    { rule: "ambient without its profile", raw: { istioMode: "ambient", istioValues: "istiod: {profile: default}" }, message: /^istioValues\.istiod\.profile: must be ambient/ },
-];
+const bad = ISTIO_BAD_INPUTS;
 
 for (const { rule, raw, message } of bad) {
     test(`bad Istio config is refused naming the key: ${rule}`, () => {
