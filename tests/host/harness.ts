@@ -381,9 +381,14 @@ export class SimHost {
         await this.check(`echo $(( $(cat "$SIM_STATE/mutations") + ${n} )) >"$SIM_STATE/fail-at-mutation"`);
     }
 
+    /** Makes the n-th stub call of any kind from now (1 = the next one) fail, read-only calls included. */
+    async failAtCall(n: number): Promise<void> {
+        await this.check(`echo $(( $(cat "$SIM_STATE/call-count" 2>/dev/null || echo 0) + ${n} )) >"$SIM_STATE/fail-at-call"`);
+    }
+
     /** Removes every injected fault. */
     async clearFaults(): Promise<void> {
-        await this.check(`rm -f "$SIM_STATE/fail-at-mutation" "$SIM_STATE"/fail/*`);
+        await this.check(`rm -f "$SIM_STATE/fail-at-mutation" "$SIM_STATE/fail-at-call" "$SIM_STATE"/fail/*`);
     }
 
     /** Installs a hook: bash run right before the stub handles `tool-op` (a concurrent actor). */

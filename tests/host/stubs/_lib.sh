@@ -7,6 +7,8 @@
 #   fail/NAME           injected fault: NAME is TOOL or TOOL-OP[-SUBOP] (or a stub's own name, like curl-tamper);
 #                       non-empty content = substring the call's "TOOL ARG1 ARG2..." line must contain to apply
 #   fail-at-mutation    N: the N-th mutating call (counting from the start of the host) fails
+#   call-count          number of stub calls so far, read-only ones included
+#   fail-at-call        N: the N-th stub call of any kind (counting from the start of the host) fails
 #   hooks/TOOL-OP       bash script run right before that call is handled (a concurrent actor)
 #   gaps.log            stubs called in a way they do not simulate (the harness fails the test)
 #   db/                 the host's simulated state (packages, units, sysctls, swap, ...): part of every snapshot
@@ -45,6 +47,11 @@ sim_call() {
   exec 9>>"$SIM_STATE/lock"
   flock 9
   printf '%s\n' "$entry" >>"$SIM_STATE/calls.log"
+  n=$(($(cat "$SIM_STATE/call-count" 2>/dev/null || echo 0) + 1))
+  printf '%s\n' "$n" >"$SIM_STATE/call-count"
+  if [ "$(cat "$SIM_STATE/fail-at-call" 2>/dev/null || true)" = "$n" ]; then
+    SIM_FAULTED="fail-at-call $n"
+  fi
   if [ "$kind" = mut ]; then
     n=$(($(cat "$SIM_STATE/mutations" 2>/dev/null || echo 0) + 1))
     printf '%s\n' "$n" >"$SIM_STATE/mutations"
