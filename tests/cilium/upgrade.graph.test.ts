@@ -1,13 +1,14 @@
 /**
- * Chart bumps of Cilium through the offline plan of the dev stack: the release is upgraded in place (same URN, same
- * release name and namespace, only `version` changes), the version guard re-runs before it and the check after it,
- * and nothing of any node moves.
+ * Chart bumps of Cilium through the offline plan of the dev stack, compared with `diffPlans`: the release is upgraded
+ * in place (same URN, release name and namespace; only `version` changes: an update, not a replacement), the version
+ * guard re-runs before it and the check after it, and nothing of any node moves.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { diffPlans, type PlanDiff } from "../../tools/plan/diff";
 import type { PlanDocument } from "../../tools/plan/plan";
 import { entries, mapLimit, planJson } from "../helpers/plan-cli";
-import { nodeResources, transition, type Transition } from "../helpers/transition";
+import { ancestors, nodeResources } from "../helpers/transition";
 
 const bumps = { patch: "1.18.4", minor: "1.19.0" } as const;
 let base: PlanDocument;
@@ -17,44 +18,47 @@ before(async () => {
     [base, after.patch, after.minor] = docs;
 });
 
+/** name → [replace?, changed input paths] */
+const summary = (diff: PlanDiff): Record<string, [boolean, string[]]> =>
+    Object.fromEntries(diff.changed.map((c) => [c.name, [c.replace, c.inputs.flatMap((i) => i.paths)]]));
+
 for (const kind of Object.keys(bumps) as (keyof typeof bumps)[]) {
     const version = bumps[kind];
-    const t = (): Transition => transition(base, after[kind] as PlanDocument);
+    const head = (): PlanDocument => after[kind] as PlanDocument;
 
-    test(`ciliumVersion ${version} (${kind}): no resource appears or disappears, so nothing is replaced by a rename`, () => {
-        assert.deepEqual(t().created, []);
-        assert.deepEqual(t().deleted, []);
+    test(`ciliumVersion ${version} (${kind}): nothing added or removed, nothing destructive`, () => {
+        const diff = diffPlans(base, head());
+        assert.deepEqual(diff.errors, { base: [], head: [] });
+        assert.deepEqual([diff.added.length, diff.removed.length], [0, 0]);
+        assert.deepEqual(diff.hazards, []);
     });
 
-    test(`ciliumVersion ${version} (${kind}): exactly the release, the guard (script and run) and the check change`, () => {
-        assert.deepEqual(t().changed, ["cilium-check", "cilium-release", "cilium-version-guard", "cilium-version-guard-script"]);
+    test(`ciliumVersion ${version} (${kind}): the release is updated in place (helm upgrade); guard and check re-run`, () => {
+        assert.deepEqual(summary(diffPlans(base, head())), {
+            // The only Release change: its chart version. pulumi-kubernetes replaces a Release only for name/namespace.
+            "cilium-release": [false, ["version"]],
+            // A new script (new TARGET) uploaded in place; its hash is the guard's trigger, so the guard runs again.
+            "cilium-version-guard-script": [false, ["source.text"]],
+            "cilium-version-guard": [true, ["triggers[0]"]],
+            // The chart version is one of the check's triggers (its script, values and node set are unchanged).
+            "cilium-check": [true, ["triggers[1]"]],
+        });
+        assert.equal(entries(head()).get("cilium-release")?.inputs.version, version);
+        assert.ok((entries(head()).get("cilium-check")?.inputs.triggers as string[]).includes(version));
+        assert.match((entries(head()).get("cilium-version-guard-script")?.inputs.source as { text: string }).text, new RegExp(`readonly TARGET='${version.replace(/\./g, "\\.")}'`));
     });
 
-    test(`ciliumVersion ${version} (${kind}): the release changes only its chart version — an in-place helm upgrade`, () => {
-        // pulumi-kubernetes replaces a Release only when name or namespace change (helm_release.go forceNewFields).
-        assert.deepEqual(t().changedKeys("cilium-release"), ["version"]);
-        const release = entries(after[kind] as PlanDocument).get("cilium-release");
-        assert.equal(release?.inputs.version, version);
-        assert.equal(release?.inputs.name, "cilium");
-        assert.equal(release?.inputs.namespace, "kube-system");
-    });
-
-    test(`ciliumVersion ${version} (${kind}): the guard re-runs first (new trigger), the check re-runs after`, () => {
-        assert.deepEqual(t().changedKeys("cilium-version-guard"), ["triggers"], "a new trigger replaces the Command: it runs again");
-        const guardScript = entries(after[kind] as PlanDocument).get("cilium-version-guard-script")?.inputs.source as { text: string };
-        assert.match(guardScript.text, new RegExp(`readonly TARGET='${version.replace(/\./g, "\\.")}'`));
-        assert.ok(t().ancestors("cilium-release").has("cilium-version-guard"), "the release waits for the guard");
-        assert.deepEqual(t().changedKeys("cilium-check"), ["triggers"]);
-        assert.ok(t().ancestors("cilium-check").has("cilium-release"), "the check runs after the upgraded release");
-        const triggers = entries(after[kind] as PlanDocument).get("cilium-check")?.inputs.triggers as string[];
-        assert.ok(triggers.includes(version), "the chart version is one of the check's triggers");
+    test(`ciliumVersion ${version} (${kind}): guard before the release, the check after it`, () => {
+        assert.ok(ancestors(head(), "cilium-release").has("cilium-version-guard"));
+        assert.ok(ancestors(head(), "cilium-check").has("cilium-release"));
+        assert.equal(ancestors(head(), "cilium-version-guard").has("cilium-release"), false);
     });
 
     test(`ciliumVersion ${version} (${kind}): no resource of any node changes, and Istio is untouched`, () => {
-        const nodes = nodeResources(after[kind] as PlanDocument);
+        const nodes = nodeResources(head());
         assert.ok(nodes.includes("cp1-membership") && nodes.includes("worker2-join"), nodes.join(", "));
-        assert.deepEqual(t().changed.filter((n) => nodes.includes(n)), []);
-        assert.deepEqual(t().changed.filter((n) => n.startsWith("istio")), []);
+        const changed = diffPlans(base, head()).changed.map((c) => c.name);
+        assert.deepEqual(changed.filter((n) => nodes.includes(n) || n.startsWith("istio")), []);
     });
 }
 

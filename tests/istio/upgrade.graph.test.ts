@@ -1,13 +1,14 @@
 /**
- * Istio chart bumps through the offline plan: every release is upgraded in place (same URN, name and namespace; only
- * `version` changes), in the documented order, after the version guard re-runs, with the smoke test re-run last and
+ * Istio chart bumps through the offline plan, compared with `diffPlans`: every release is upgraded in place (same URN,
+ * name and namespace; only `version` changes: an update, not a replacement), in the documented order, after the version guard re-runs, with the smoke test re-run last and
  * nothing of Cilium or any node touched. Sidecar with the gateway (dev stack) and ambient (labbox stack).
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlanDocument } from "../../tools/plan/plan";
+import { diffPlans } from "../../tools/plan/diff";
 import { entries, mapLimit, planJson } from "../helpers/plan-cli";
-import { nodeResources, transition } from "../helpers/transition";
+import { ancestors, nodeResources } from "../helpers/transition";
 
 const BUMP = "1.31.2";
 const variants: Record<"sidecar" | "ambient", { stack: string; overrides: Record<string, string> }> = {
@@ -34,46 +35,42 @@ before(async () => {
 for (const mode of Object.keys(variants) as (keyof typeof variants)[]) {
     const releases = ORDER[mode].filter((n) => n !== "istio-version-guard" && n !== "istio-gateway-api-crds");
 
-    test(`${mode}: istioVersion ${BUMP} creates and deletes nothing, and changes exactly the releases, the guard and mesh-check`, () => {
-        const t = transition(plans[mode].before, plans[mode].after);
-        assert.deepEqual(t.created, []);
-        assert.deepEqual(t.deleted, []);
-        assert.deepEqual(t.changed, [...releases, "istio-mesh-check", "istio-version-guard", "istio-version-guard-script"].sort());
-    });
-
-    test(`${mode}: each release changes only its chart version, keeping its release name and namespace`, () => {
-        const t = transition(plans[mode].before, plans[mode].after);
-        const old = entries(plans[mode].before);
-        const next = entries(plans[mode].after);
+    test(`${mode}: istioVersion ${BUMP} adds, removes and destroys nothing; the releases update in place, guard and mesh-check re-run`, () => {
+        const diff = diffPlans(plans[mode].before, plans[mode].after);
+        assert.deepEqual([diff.added.length, diff.removed.length, diff.hazards.length], [0, 0, 0]);
+        const summary = Object.fromEntries(diff.changed.map((c) => [c.name, [c.replace, c.inputs.flatMap((i) => i.paths)]]));
+        assert.deepEqual(summary, {
+            // Each release: only its chart version (pulumi-kubernetes replaces a Release only for name/namespace).
+            ...Object.fromEntries(releases.map((r) => [r, [false, ["version"]]])),
+            "istio-version-guard-script": [false, ["source.text"]],
+            "istio-version-guard": [true, ["triggers[0]"]],
+            // The Istio version is one of mesh-check's triggers (its script and the values are unchanged).
+            "istio-mesh-check": [true, ["triggers[1]"]],
+        });
         for (const name of releases) {
-            assert.deepEqual(t.changedKeys(name), ["version"], name);
-            assert.equal(next.get(name)?.inputs.version, BUMP);
-            assert.equal(next.get(name)?.inputs.name, old.get(name)?.inputs.name);
-            assert.equal(next.get(name)?.inputs.namespace, old.get(name)?.inputs.namespace);
+            assert.equal(entries(plans[mode].after).get(name)?.inputs.version, BUMP);
         }
     });
 
     test(`${mode}: guard, then the releases in order, then mesh-check (which re-runs for the new version)`, () => {
-        const t = transition(plans[mode].before, plans[mode].after);
+        const after = plans[mode].after;
         const chain = ORDER[mode];
         for (let i = 1; i < chain.length; i++) {
-            assert.ok(t.ancestors(chain[i]).has(chain[i - 1]), `${chain[i]} waits for ${chain[i - 1]}`);
-            assert.equal(t.ancestors(chain[i - 1]).has(chain[i]), false, `${chain[i - 1]} must not wait for ${chain[i]}`);
+            assert.ok(ancestors(after, chain[i]).has(chain[i - 1]), `${chain[i]} waits for ${chain[i - 1]}`);
+            assert.equal(ancestors(after, chain[i - 1]).has(chain[i]), false, `${chain[i - 1]} must not wait for ${chain[i]}`);
         }
-        assert.ok(t.ancestors("istio-mesh-check").has(chain[chain.length - 1]));
-        assert.deepEqual(t.changedKeys("istio-version-guard"), ["triggers"]);
-        assert.deepEqual(t.changedKeys("istio-mesh-check"), ["triggers"]);
-        assert.ok((entries(plans[mode].after).get("istio-mesh-check")?.inputs.triggers as string[]).includes(BUMP));
-        const guard = entries(plans[mode].after).get("istio-version-guard-script")?.inputs.source as { text: string };
+        assert.ok(ancestors(after, "istio-mesh-check").has(chain[chain.length - 1]));
+        assert.ok((entries(after).get("istio-mesh-check")?.inputs.triggers as string[]).includes(BUMP));
+        const guard = entries(after).get("istio-version-guard-script")?.inputs.source as { text: string };
         assert.match(guard.text, /readonly TARGET='1\.31\.2'/);
         assert.match(guard.text, /readonly NAME='istiod'/);
     });
 
     test(`${mode}: no Cilium resource and no node resource changes with an Istio bump`, () => {
-        const t = transition(plans[mode].before, plans[mode].after);
+        const changed = diffPlans(plans[mode].before, plans[mode].after).changed.map((c) => c.name);
         const nodes = nodeResources(plans[mode].after);
         assert.ok(nodes.length > 0);
-        assert.deepEqual(t.changed.filter((n) => nodes.includes(n) || n.startsWith("cilium")), []);
+        assert.deepEqual(changed.filter((n) => nodes.includes(n) || n.startsWith("cilium")), []);
     });
 
     test(`${mode}: the support window is checked again for the new version — inside it no warning, outside a warning`, () => {
