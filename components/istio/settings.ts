@@ -5,7 +5,7 @@
 import * as YAML from "yaml";
 import { isDnsName } from "../config/net";
 import { booleanKey } from "../config/parse";
-import { isPlainObject, type ValueTree } from "../helm/values";
+import { isPlainObject, valueAt, type ValueTree } from "../helm/values";
 import { istioSupportWarning, type IstioMode } from "./guard";
 import { buildIstioValues, checkIstioValues, ISTIO_CHARTS, mergeIstioValues, type IstioChart } from "./values";
 
@@ -118,6 +118,12 @@ export function resolveIstioConfig(
     }
     const values = mergeIstioValues(buildIstioValues({ mode, cniTaint }), overrides);
     errors.push(...checkIstioValues(values, mode));
+    if (gateway && valueAt(values.gateway, "service.type") === "LoadBalancer") {
+        warnings.push(
+            "istioValues.gateway.service.type: LoadBalancer — Helm waits for the Service to get a load-balancer address (up to 10 " +
+                "minutes, then pulumi up fails); make sure something assigns one (MetalLB, a Cilium LB-IPAM pool) or keep NodePort",
+        );
+    }
     if (errors.length > 0) {
         return { mode, errors, warnings };
     }

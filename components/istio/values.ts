@@ -65,7 +65,15 @@ export function buildIstioValues(input: IstioValuesInput): Record<IstioChart, Va
             global: { proxy: { resources: small("40Mi") } },
         },
         ztunnel: { resources: small("40Mi") },
-        gateway: { resources: small("40Mi"), autoscaling: { enabled: false } },
+        gateway: {
+            resources: small("40Mi"),
+            autoscaling: { enabled: false },
+            // The chart's default is a LoadBalancer Service, and Helm's wait (skipAwait: false) holds the release until
+            // such a Service has an ingress address (helm pkg/kube/ready.go serviceReady). A kubeadm lab has no load
+            // balancer (Cilium's LB-IPAM stays dormant without an IP pool), so the release would time out: expose the
+            // gateway on a NodePort of every node instead.
+            service: { type: "NodePort" },
+        },
     };
 }
 

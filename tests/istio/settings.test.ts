@@ -54,3 +54,18 @@ test("an Istio/Kubernetes pair outside Istio's support window is a warning", () 
     assert.ok(config);
     assert.ok(warnings.some((w) => /^istioVersion: Istio 1\.31 supports Kubernetes 1\.32–1\.36/.test(w)), warnings.join("\n"));
 });
+
+test("the gateway is a NodePort Service; a LoadBalancer override warns that Helm waits for an address", () => {
+    const plain = resolve({ istioGateway: "true" });
+    assert.deepEqual(plain.errors, []);
+    assert.equal(valueAt(plain.config?.istio?.values.gateway ?? {}, "service.type"), "NodePort");
+    assert.equal(plain.warnings.some((w) => w.startsWith("istioValues.gateway.service.type")), false);
+    const lb = resolve({ istioGateway: "true", istioValues: "gateway: {service: {type: LoadBalancer}}" });
+    assert.deepEqual(lb.errors, []);
+    assert.ok(
+        lb.warnings.some((w) => /^istioValues\.gateway\.service\.type: LoadBalancer — Helm waits for the Service to get a load-balancer address/.test(w)),
+        lb.warnings.join("\n"),
+    );
+    const noGateway = resolve({ istioValues: "gateway: {service: {type: LoadBalancer}}" });
+    assert.equal(noGateway.warnings.some((w) => w.startsWith("istioValues.gateway")), false, "no gateway, nothing to wait for");
+});
