@@ -1,34 +1,71 @@
 /**
- * `npm run plan [-- --stack dev] [--json] [--config key=value ...]`
+ * `npm run plan [-- --stack dev] [--format text|json|mermaid|markdown] [--detail resources|components]
+ *  [--config key=value ...] [--config-secret key=value ...]`
  *
  * Evaluates the program offline (no Pulumi CLI, backend, plugins or hosts) and prints the bootstrap as ordered
- * waves. Exit status 1 when the stack has validation errors, 2 on usage errors.
+ * waves (text), stable JSON, a Mermaid flowchart or a Markdown report. `--json` is `--format json`.
+ * Exit status 1 when the stack has validation errors, 2 on usage errors.
  */
 import * as path from "node:path";
-import { buildPlan, renderJson, renderText } from "./plan/plan";
+import { renderMarkdown } from "./plan/markdown";
+import { renderMermaid, type MermaidDetail } from "./plan/mermaid";
+import { buildPlan, renderJson, renderText, type PlanDocument } from "./plan/plan";
+
+const FORMATS = ["text", "json", "mermaid", "markdown"] as const;
+type Format = (typeof FORMATS)[number];
+const DETAILS: readonly MermaidDetail[] = ["resources", "components"];
 
 interface Args {
     stack: string;
-    json: boolean;
+    format: Format;
+    detail: MermaidDetail;
     overrides: Record<string, string>;
+    secretOverrides: Record<string, string>;
 }
 
+const USAGE =
+    "usage: npm run plan -- [--stack <name>] [--format text|json|mermaid|markdown] [--detail resources|components] [--json] [--config key=value]... [--config-secret key=value]...";
+
 function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { stack: "dev", json: false, overrides: {} };
+    const args: Args = { stack: "dev", format: "text", detail: "resources", overrides: {}, secretOverrides: {} };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
+        const value = argv[i + 1];
         if (arg === "--json") {
-            args.json = true;
-        } else if (arg === "--stack" && argv[i + 1]) {
+            args.format = "json";
+        } else if (arg === "--stack" && value) {
             args.stack = argv[++i];
-        } else if (arg === "--config" && argv[i + 1]?.includes("=")) {
+        } else if (arg === "--format" && value) {
+            if (!(FORMATS as readonly string[]).includes(value)) {
+                throw new Error(`unknown format "${value}" — ${USAGE}`);
+            }
+            args.format = argv[++i] as Format;
+        } else if (arg === "--detail" && value) {
+            if (!(DETAILS as readonly string[]).includes(value)) {
+                throw new Error(`unknown detail "${value}" — ${USAGE}`);
+            }
+            args.detail = argv[++i] as MermaidDetail;
+        } else if ((arg === "--config" || arg === "--config-secret") && value?.includes("=")) {
             const [key, ...rest] = argv[++i].split("=");
-            args.overrides[key] = rest.join("=");
+            (arg === "--config" ? args.overrides : args.secretOverrides)[key] = rest.join("=");
         } else {
-            throw new Error(`unknown argument "${arg}" — usage: npm run plan -- [--stack <name>] [--json] [--config key=value]...`);
+            throw new Error(`unknown argument "${arg}" — ${USAGE}`);
         }
     }
     return args;
+}
+
+function render(plan: PlanDocument, args: Args): string {
+    switch (args.format) {
+        case "json":
+            return renderJson(plan);
+        case "mermaid":
+            return renderMermaid(plan, args.detail);
+        case "markdown":
+            return renderMarkdown(plan);
+        default:
+            return renderText(plan);
+    }
 }
 
 async function main(): Promise<number> {
@@ -39,8 +76,8 @@ async function main(): Promise<number> {
         process.stderr.write(`${(err as Error).message}\n`);
         return 2;
     }
-    const plan = await buildPlan({ projectDir: path.resolve(__dirname, ".."), stack: args.stack, overrides: args.overrides });
-    process.stdout.write(args.json ? renderJson(plan) : renderText(plan));
+    const plan = await buildPlan({ projectDir: path.resolve(__dirname, ".."), stack: args.stack, overrides: args.overrides, secretOverrides: args.secretOverrides });
+    process.stdout.write(render(plan, args));
     return plan.errors.length > 0 ? 1 : 0;
 }
 

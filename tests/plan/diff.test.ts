@@ -159,3 +159,14 @@ test("errors of both sides are carried", () => {
     const bad: PlanDocument = { ...plan([]), errors: ["podSubnet: overlaps"] };
     assert.deepEqual(diffPlans(plan([]), bad).errors, { base: [], head: ["podSubnet: overlaps"] });
 });
+
+test("a provider fed by a changed resource gets a preview note; an unrelated change gives none", () => {
+    const kubeconfig = (create: string): PlanEntry => entry("cp1-kubeconfig", CMD, { create });
+    const provider = entry("cluster", "pulumi:providers:kubernetes", { kubeconfig: "[secret]" }, { waitsFor: ["cp1-kubeconfig"] });
+    const noted = diffPlans(plan([kubeconfig("a"), provider]), plan([kubeconfig("b"), provider]));
+    assert.equal(noted.previewNotes.length, 1);
+    assert.match(noted.previewNotes[0], /^provider cluster waits for changed cp1-kubeconfig: `pulumi preview` sees its inputs as unknown/);
+    const other = entry("other", CMD, { create: "x" });
+    const quiet = diffPlans(plan([kubeconfig("a"), provider, other]), plan([kubeconfig("a"), provider, { ...other, inputs: { create: "y" } }]));
+    assert.deepEqual(quiet.previewNotes, []);
+});

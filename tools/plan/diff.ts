@@ -67,6 +67,13 @@ export interface PlanDiff {
     readonly unchanged: number;
     /** Every destructive operation: removed or replaced resources whose delete destroys something. */
     readonly hazards: readonly { readonly name: string; readonly action: "remove" | "replace"; readonly hazard: string }[];
+    /**
+     * What a real `pulumi preview` will show beyond this diff: a provider whose inputs come from a changed resource
+     * gets them as unknown during preview, and an unknown kubeconfig makes the kubernetes provider plan a
+     * (conservative) replacement of itself and of every resource it manages (pulumi-kubernetes `DiffConfig`;
+     * pulumi/pulumi-kubernetes#4019). At `pulumi up` the value is known and only a different cluster replaces.
+     */
+    readonly previewNotes: readonly string[];
 }
 
 /** A provider's rule: does a change at this input path force a replacement? */
@@ -282,7 +289,19 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): PlanDiff {
         ...removed.filter((r) => r.hazard).map((r) => ({ name: r.entry.name, action: "remove" as const, hazard: r.hazard as string })),
         ...changed.filter((c) => c.hazard).map((c) => ({ name: c.name, action: "replace" as const, hazard: c.hazard as string })),
     ].sort((a, b) => byCodePoint(a.name, b.name));
-    return { stack: head.stack, errors: { base: base.errors, head: head.errors }, added, removed, changed, unchanged, hazards };
+    const touched = new Set(changed.map((c) => c.name));
+    const previewNotes = [...after.values()]
+        .filter((r) => r.type.startsWith("pulumi:providers:") && !touched.has(r.name))
+        .flatMap((r) => {
+            const sources = r.waitsFor.filter((w) => touched.has(w));
+            return sources.length > 0
+                ? [
+                      `provider ${r.name} waits for changed ${sources.join(", ")}: \`pulumi preview\` sees its inputs as unknown and may show ` +
+                          `it and every resource it manages as replaced; \`pulumi up\` replaces them only if the provider's target really changed`,
+                  ]
+                : [];
+        });
+    return { stack: head.stack, errors: { base: base.errors, head: head.errors }, added, removed, changed, unchanged, hazards, previewNotes };
 }
 
 /** True when the diff has no added, removed or changed resource. */

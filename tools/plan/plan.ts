@@ -61,6 +61,8 @@ export interface PlanOptions {
     readonly stack: string;
     /** Un-namespaced key → value, applied over the stack file. */
     readonly overrides?: Record<string, string>;
+    /** Un-namespaced key → value, applied like `overrides` but stored as secrets (`pulumi config set --secret`). */
+    readonly secretOverrides?: Record<string, string>;
     /** Environment for SSH agent detection; defaults to `process.env`. */
     readonly env?: NodeJS.ProcessEnv;
     /** Extra mock outputs (tests use it to simulate host answers). */
@@ -74,7 +76,12 @@ function nameOf(urn: string, byUrn: Map<string, RecordedResource>): string {
 /** Builds the plan document for one stack. */
 export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
     const env = options.env ?? process.env;
-    const stackConfig = readStackConfig(options.projectDir, options.stack, options.overrides);
+    const secretOverrides = options.secretOverrides ?? {};
+    const read = readStackConfig(options.projectDir, options.stack, { ...options.overrides, ...secretOverrides });
+    const stackConfig = {
+        ...read,
+        secretKeys: [...new Set([...read.secretKeys, ...Object.keys(secretOverrides).map((k) => (k.includes(":") ? k : `${read.project}:${k}`))])].sort(),
+    };
     const keys = projectKeys(stackConfig);
     const validation = resolveConfig(keys, {
         hasPrivateKey: (keys.sshPrivateKey ?? "") !== "",
