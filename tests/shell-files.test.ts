@@ -1,5 +1,5 @@
 /**
- * The hand-written shell files (CI entry point, simulated-host stubs and setup scripts) meet the same bar as the
+ * The hand-written shell files (CI entry points, simulated-host stubs and setup scripts) meet the same bar as the
  * generated scripts: shellcheck with no findings.
  */
 import { test } from "node:test";
@@ -13,6 +13,7 @@ const files = [
     ".ci/run",
     ...readdirSync(path.join(ROOT, "tests/host/stubs")).map((f) => `tests/host/stubs/${f}`),
     ...readdirSync(path.join(ROOT, "tests/host")).filter((f) => f.endsWith(".sh")).map((f) => `tests/host/${f}`),
+    ...readdirSync(path.join(ROOT, ".github/scripts")).filter((f) => f.endsWith(".sh")).map((f) => `.github/scripts/${f}`),
 ];
 const available = spawnSync("shellcheck", ["--version"]).status === 0;
 

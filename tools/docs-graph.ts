@@ -1,5 +1,5 @@
 /**
- * `npm run docs:graph [-- --check]`
+ * `npm run docs:graph [-- --check] [--readme <path>]`
  *
  * Regenerates the README's bootstrap graph (the dev stack, one box per component) from the offline plan, between
  * the `plan-graph` marker comments. With --check it changes nothing and exits 1 when the README is stale.
@@ -24,25 +24,27 @@ export function withGraph(readme: string, mermaid: string): string {
 
 async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
-    const check = process.argv.includes("--check");
+    const argv = process.argv.slice(2);
+    const check = argv.includes("--check");
+    const at = argv.indexOf("--readme");
+    const file = at >= 0 && argv[at + 1] ? path.resolve(argv[at + 1]) : path.join(root, "README.md");
     const plan = await buildPlan({ projectDir: root, stack: "dev", env: {} });
     if (plan.errors.length > 0) {
         process.stderr.write(`the dev stack has errors:\n${plan.errors.join("\n")}\n`);
         return 2;
     }
-    const file = path.join(root, "README.md");
     const readme = readFileSync(file, "utf8");
     const next = withGraph(readme, renderMermaid(plan, "components"));
     if (next === readme) {
-        process.stdout.write("README.md graph is up to date\n");
+        process.stdout.write(`${path.basename(file)} graph is up to date\n`);
         return 0;
     }
     if (check) {
-        process.stderr.write("README.md graph is stale: run `npm run docs:graph`\n");
+        process.stderr.write(`${path.basename(file)} graph is stale: run \`npm run docs:graph\`\n`);
         return 1;
     }
     writeFileSync(file, next);
-    process.stdout.write("README.md graph regenerated\n");
+    process.stdout.write(`${path.basename(file)} graph regenerated\n`);
     return 0;
 }
 
