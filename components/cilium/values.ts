@@ -174,6 +174,12 @@ export function checkCiliumValues(values: ValueTree, ctx: CiliumGuardContext): s
     const errors: string[] = [];
     const key = (path: string): string => `ciliumValues.${path}`;
 
+    // The chart feeds it to semverCompare (through `default`, so null and "" mean unset), which fails the whole render
+    // on anything but a version string.
+    const compat = valueAt(values, "upgradeCompatibility");
+    if (compat !== undefined && compat !== null && compat !== "" && !(typeof compat === "string" && /^1\.\d+(\.\d+)?$/.test(compat))) {
+        errors.push(`${key("upgradeCompatibility")}: ${JSON.stringify(compat)} — use the Cilium minor this cluster was first installed at, as a string, e.g. "1.18"`);
+    }
     if (truthy(valueAt(values, "kubeProxyReplacement")) !== true) {
         errors.push(`${key("kubeProxyReplacement")}: must stay true — kubeadm ran without kube-proxy, so nothing else would serve Services`);
     }

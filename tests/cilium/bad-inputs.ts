@@ -31,6 +31,11 @@ export const CILIUM_BAD_INPUTS: readonly BadInput[] = [
     { rule: "override: too many operators", raw: lab({ nodes: single, ciliumValues: "operator: {replicas: 2}" }), message: /^ciliumValues\.operator\.replicas: 2 replicas on 1 node\(s\)/ },
     { rule: "cluster name too long for Cilium", raw: lab({ clusterName: "a-very-long-homelab-cluster-name-x" }), message: /^clusterName: "a-very-long-homelab-cluster-name-x" is longer than the 32 characters Cilium allows/ },
     { rule: "hubble on a tainted single node", raw: lab({ nodes: single, schedulableControlPlane: "false", hubbleRelay: "true" }), message: /^hubbleRelay\/hubbleUi: .* set schedulableControlPlane to true/ },
+    {
+        rule: "override: upgradeCompatibility not a minor string (semverCompare fails the render)",
+        raw: lab({ ciliumValues: "upgradeCompatibility: 1.18" }),
+        message: /^ciliumValues\.upgradeCompatibility: 1\.18 — use the Cilium minor this cluster was first installed at, as a string, e\.g\. "1\.18"$/,
+    },
     { rule: "override turns kube-proxy replacement off", raw: lab({ ciliumValues: "kubeProxyReplacement: false" }), message: /^ciliumValues\.kubeProxyReplacement: must stay true — kubeadm ran without kube-proxy/ },
     { rule: "override: API server auto-detected", raw: lab({ ciliumValues: "k8sServiceHost: auto" }), message: /^ciliumValues\.k8sServiceHost: must be the API server address \(controlPlaneEndpoint\), not "auto" — remove the override$/ },
     { rule: "override: API server is a ClusterIP", raw: lab({ ciliumValues: "k8sServiceHost: 10.96.0.1" }), message: /^ciliumValues\.k8sServiceHost: 10\.96\.0\.1 is a ClusterIP in serviceSubnet; without kube-proxy only Cilium could serve it/ },

@@ -154,6 +154,17 @@ for (const { name, override, context, message } of guardCases) {
     });
 }
 
+test("upgradeCompatibility: pinned to 1.18, overridable with another minor or null, refused when Helm could not compare it", () => {
+    assert.equal(buildCiliumValues(base).upgradeCompatibility, "1.18");
+    const check = (v: unknown): string[] => checkCiliumValues(deepMerge(tree(base), { upgradeCompatibility: v }), ctx);
+    assert.deepEqual(check("1.17"), []);
+    assert.deepEqual(check(null), [], "null leaves the chart default");
+    assert.deepEqual(check(""), [], "so does an empty string (Helm's default treats it as unset)");
+    for (const v of ["latest", 1.18, "v1.18"]) {
+        assert.match(check(v)[0] ?? "", /^ciliumValues\.upgradeCompatibility: .* — use the Cilium minor this cluster was first installed at/, String(v));
+    }
+});
+
 test("without Istio the chaining keys are not required", () => {
     const off = { ...ctx, istio: "off" as const };
     assert.deepEqual(checkCiliumValues(deepMerge(tree({ ...base, istio: "off" }), { cni: { exclusive: true } }), off), []);
