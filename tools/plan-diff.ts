@@ -16,6 +16,7 @@ import { diffPlans, type PlanDiff } from "./plan/diff";
 import { renderDiffMarkdown, renderDiffText, type DiffSides } from "./plan/diff-report";
 import { exportTree, resolveCommit, type ExportedTree } from "./plan/git";
 import type { PlanDocument } from "./plan/plan";
+import { exitAfterFlush } from "./plan/exit";
 
 const FORMATS = ["text", "markdown", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -169,9 +170,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (err: unknown) => {
         process.stderr.write(`plan:diff: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );

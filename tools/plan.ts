@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { renderMarkdown } from "./plan/markdown";
 import { renderMermaid, type MermaidDetail } from "./plan/mermaid";
 import { buildPlan, renderJson, renderText, type PlanDocument } from "./plan/plan";
+import { exitAfterFlush } from "./plan/exit";
 
 const FORMATS = ["text", "json", "mermaid", "markdown"] as const;
 type Format = (typeof FORMATS)[number];
@@ -82,9 +83,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (err: unknown) => {
         process.stderr.write(`plan failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );

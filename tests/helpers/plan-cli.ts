@@ -13,13 +13,10 @@ export interface PlanRun {
     readonly stderr: string;
 }
 
-/** Runs the plan CLI with the given arguments. */
-export function runPlan(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<PlanRun> {
+/** Runs `node --import tsx <script> <args>` in `cwd` and collects its exit status and output. */
+export function runTsx(script: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<PlanRun> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/plan.ts"), ...args], {
-            cwd: ROOT,
-            env,
-        });
+        const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd, env });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -27,6 +24,11 @@ export function runPlan(args: readonly string[], env: NodeJS.ProcessEnv = proces
         child.on("error", reject);
         child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
+}
+
+/** Runs the plan CLI with the given arguments. */
+export function runPlan(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<PlanRun> {
+    return runTsx(path.join(ROOT, "tools/plan.ts"), args, ROOT, env);
 }
 
 /** Runs `plan --json` with config overrides and returns the parsed document (fails on a non-zero exit). */

@@ -4,9 +4,11 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { renderMermaid, transitiveReduction } from "../../tools/plan/mermaid";
 import type { PlanDocument, PlanEntry } from "../../tools/plan/plan";
 import { parseFlowchart } from "../helpers/mermaid";
+import { ROOT } from "../helpers/graph";
 import { entries, runPlan } from "../helpers/plan-cli";
 
 let plan: PlanDocument;
@@ -199,5 +201,13 @@ test("the flowchart check itself rejects what would break Mermaid", () => {
     ];
     for (const [text, error] of broken) {
         assert.throws(() => parseFlowchart(text), error, text);
+    }
+});
+
+test("output piped into another program is complete (process.exit used to cut it at 64 KiB)", () => {
+    assert.ok(jsonOut.length > 65536, "the plan is larger than a pipe buffer, so this test can fail");
+    for (let i = 0; i < 3; i++) {
+        const run = spawnSync("bash", ["-c", `"${process.execPath}" --import tsx tools/plan.ts --format json 2>/dev/null | cat`], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        assert.equal(run.stdout.length, jsonOut.length);
     }
 });

@@ -5,12 +5,13 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { PlanDiff } from "../../tools/plan/diff";
 import { ROOT } from "../helpers/graph";
+import { runTsx, type PlanRun } from "../helpers/plan-cli";
 
 let repo: string;
 let scratch: string;
@@ -55,26 +56,9 @@ function leftovers(): string[] {
     return readdirSync(scratch).filter((f) => f.startsWith("homelab-"));
 }
 
-interface Run {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-}
-
 /** Runs the copy's plan:diff with TMPDIR pointing at a scratch folder, so leftovers can be counted. */
-function planDiff(args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", path.join(repo, "tools/plan-diff.ts"), ...args], {
-            cwd: repo,
-            env: { ...process.env, TMPDIR: scratch },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.on("error", reject);
-        child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+function planDiff(args: string[]): Promise<PlanRun> {
+    return runTsx(path.join(repo, "tools/plan-diff.ts"), args, repo, { ...process.env, TMPDIR: scratch });
 }
 
 async function diffJson(args: string[]): Promise<PlanDiff> {

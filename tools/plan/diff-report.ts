@@ -44,7 +44,7 @@ export function describeInputChange(change: InputChange): { summary: string; dif
     if (a !== undefined || b !== undefined) {
         const before = a ?? (change.before === undefined ? "" : YAML.stringify(change.before));
         const after = b ?? (change.after === undefined ? "" : YAML.stringify(change.after));
-        const lines = (t: string): number => t.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1).length;
+        const lines = (t: string): number => (t === "" ? 0 : t.replace(/\n$/, "").split("\n").length);
         return {
             summary: `${change.key}: ${lines(before)} → ${lines(after)} lines${mark}`,
             diff: unifiedDiff(before, after, { from: `base/${change.key}`, to: `head/${change.key}` }),

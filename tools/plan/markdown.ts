@@ -28,12 +28,16 @@ export function inputsYaml(inputs: Readonly<Record<string, unknown>>): string {
     return YAML.stringify(shown, { lineWidth: 0, blockQuote: "literal" });
 }
 
+function count(n: number, noun: string): string {
+    return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** The plan as a pull-request-ready Markdown report. */
 export function renderMarkdown(plan: PlanDocument): string {
     const out: string[] = [`## Offline plan: stack \`${plan.stack}\` (project ${plan.project})`, ""];
     out.push(
         `**${plan.summary.resources} resources** in **${plan.summary.waves} waves**, grouped by ${plan.summary.components} components ` +
-            `· ${plan.errors.length} errors · ${plan.warnings.length} warnings`,
+            `· ${count(plan.errors.length, "error")} · ${count(plan.warnings.length, "warning")}`,
         "",
     );
     if (plan.errors.length > 0) {

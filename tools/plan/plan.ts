@@ -26,9 +26,10 @@ export interface PlanEntry {
     /** Inputs, with secrets redacted and assets shown as their text. */
     readonly inputs: Readonly<Record<string, unknown>>;
     /**
-     * Per secret input, a SHA-256 digest of its value (the plan only ever holds placeholders and stack-file
-     * ciphertexts for secrets, never a decrypted one), so a diff can tell that a secret input changed without
-     * showing it. Absent in plans made before digests existed.
+     * Per secret input, the first 64 bits of the SHA-256 of its value, so a diff can tell that a secret input changed
+     * without showing it. Offline the secret values are mock outputs, `[secret]` for stack-file ciphertexts (never
+     * decrypted) or what `--config-secret` passed; a hash prefix of a key or token reveals nothing usable about it.
+     * Absent in plans made before digests existed.
      */
     readonly secretDigests?: Readonly<Record<string, string>>;
     /** Input paths the engine replaces the resource on (`replaceOnChanges`, e.g. `triggers[*]`), when any. */
@@ -109,24 +110,20 @@ export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
     const waves = new Map<number, PlanEntry[]>();
     for (const p of planned) {
         const r = p.resource;
+        const secretInputs = Object.keys(r.inputs)
+            .filter((k) => containsSecret(r.inputs[k]))
+            .sort();
         const entry: PlanEntry = {
             name: r.name,
             type: r.type,
             parent: parentName(r),
             waitsFor: p.waitsFor.map((u) => nameOf(u, byUrn)).sort(),
             secretOutputs: [...r.additionalSecretOutputs].sort(),
-            secretInputs: Object.keys(r.inputs)
-                .filter((k) => containsSecret(r.inputs[k]))
-                .sort(),
+            secretInputs,
             inputs: sanitize(r.inputs) as Readonly<Record<string, unknown>>,
+            ...(secretInputs.length > 0 ? { secretDigests: Object.fromEntries(secretInputs.map((k) => [k, secretDigest(r.inputs[k])])) } : {}),
+            ...(r.replaceOnChanges.length > 0 ? { replaceOnChanges: [...r.replaceOnChanges].sort() } : {}),
         };
-        const secretInputs = entry.secretInputs;
-        if (secretInputs.length > 0) {
-            Object.assign(entry, { secretDigests: Object.fromEntries(secretInputs.map((k) => [k, secretDigest(r.inputs[k])])) });
-        }
-        if (r.replaceOnChanges.length > 0) {
-            Object.assign(entry, { replaceOnChanges: [...r.replaceOnChanges].sort() });
-        }
         waves.set(p.wave, [...(waves.get(p.wave) ?? []), entry]);
     }
     const components = evaluation.resources
