@@ -45,6 +45,19 @@ export interface Endpoint {
     readonly port: number;
 }
 
+/**
+ * A virtual IP for the API server that kube-vip keeps on one control plane at a time (ARP mode, leader election
+ * through a Lease, control-plane load balancing only: kube-vip's Service load balancer stays off).
+ */
+export interface KubeVipConfig {
+    /** IPv4 address on the control planes' L2 segment, used by nobody else; `controlPlaneEndpoint` is `<address>:6443`. */
+    readonly address: string;
+    /** Network interface the address is announced on; absent lets kube-vip use the default route's interface. */
+    readonly interface?: string;
+    /** kube-vip image tag (`ghcr.io/kube-vip/kube-vip:<version>`). */
+    readonly version: string;
+}
+
 /** Validated, fully defaulted stack configuration. */
 export interface ClusterConfig {
     /** Name of the cluster (kubeadm `clusterName`, kubeconfig cluster/context name). */
@@ -57,9 +70,14 @@ export interface ClusterConfig {
     readonly serviceSubnet: string;
     /** API server endpoint. */
     readonly controlPlaneEndpoint: Endpoint;
+    /** The kube-vip virtual IP the endpoint points at, when the program manages one (`kubeVipAddress`). */
+    readonly kubeVip?: KubeVipConfig;
     /** Whether ordinary pods may run on control-plane nodes (the control-plane taint is left off). */
     readonly schedulableControlPlane: boolean;
-    /** All hosts, in config order. */
+    /**
+     * All hosts, in config order. The first control plane is the primary: it runs `kubeadm init` and the others
+     * join it, so it must stay first (see README "HA control plane").
+     */
     readonly nodes: readonly NodeConfig[];
     /** Default SSH user. */
     readonly sshUser: string;
@@ -102,6 +120,11 @@ export const CONFIG_DEFAULTS = {
     podSubnet: "10.244.0.0/16",
     serviceSubnet: "10.96.0.0/12",
     controlPlaneEndpoint: "",
+    kubeVipAddress: "",
+    kubeVipInterface: "",
+    // Newest kube-vip release found (sylva-core MR 8025, "Update ghcr.io/kube-vip/kube-vip Docker tag to v1.2.3":
+    // v1.1.2 -> v1.2.3, a patch release fixing 1.2 regressions); amd64 and arm64 images on ghcr.io.
+    kubeVipVersion: "v1.2.3",
     schedulableControlPlane: "auto",
     sshUser: "root",
     sshPrivateKey: "",
@@ -130,6 +153,9 @@ export const CONFIG_KEYS = [
     "podSubnet",
     "serviceSubnet",
     "controlPlaneEndpoint",
+    "kubeVipAddress",
+    "kubeVipInterface",
+    "kubeVipVersion",
     "nodes",
     "schedulableControlPlane",
     "sshUser",
@@ -335,6 +361,60 @@ function parseNodes(text: string | undefined, sshUser: string, errors: string[])
         .filter((n): n is NodeConfig => n !== undefined);
 }
 
+/** Raw kube-vip keys. */
+interface KubeVipRaw {
+    readonly address: string;
+    readonly interface: string;
+    readonly version: string;
+}
+
+/**
+ * Validates `kubeVipAddress`/`kubeVipInterface`/`kubeVipVersion`. The address must be a free IPv4 address: not a
+ * node's, and outside the pod and service CIDRs (kube-vip would answer ARP for an address something else owns).
+ */
+function resolveKubeVip(
+    raw: KubeVipRaw,
+    nodes: readonly NodeConfig[],
+    blocks: readonly (readonly [string, Ipv4Cidr | undefined, string])[],
+    errors: string[],
+): KubeVipConfig | undefined {
+    if (!/^v\d+\.\d+\.\d+$/.test(raw.version)) {
+        errors.push(`kubeVipVersion: "${raw.version}" is not a kube-vip release tag — use e.g. ${CONFIG_DEFAULTS.kubeVipVersion}`);
+    }
+    if (raw.interface !== "" && !/^[A-Za-z0-9_.@:-]{1,15}$/.test(raw.interface)) {
+        errors.push(`kubeVipInterface: "${raw.interface}" is not a network interface name — use the name \`ip -br link\` shows, e.g. eth0`);
+    }
+    if (raw.address === "") {
+        if (raw.interface !== "") {
+            errors.push("kubeVipInterface: set without kubeVipAddress — set kubeVipAddress too, or unset kubeVipInterface");
+        }
+        return undefined;
+    }
+    const ip = parseIpv4(raw.address);
+    if (ip === undefined) {
+        errors.push(`kubeVipAddress: "${raw.address}" is not an IPv4 address — use a free address on the control planes' network, e.g. 192.0.2.100`);
+        return undefined;
+    }
+    const before = errors.length;
+    for (const node of nodes) {
+        if (node.host === raw.address || nodeAddress(node) === raw.address) {
+            errors.push(
+                `kubeVipAddress: ${raw.address} is node ${node.name}'s address — the virtual IP must be an address no ` +
+                    "host uses: pick a free one on the same network",
+            );
+        }
+    }
+    for (const [key, block, text] of blocks) {
+        if (block && cidrContains(block, ip)) {
+            errors.push(`kubeVipAddress: ${raw.address} lies inside ${key} ${text} — use an address on the nodes' network, outside ${key}`);
+        }
+    }
+    if (errors.length > before) {
+        return undefined;
+    }
+    return { address: raw.address, ...(raw.interface !== "" ? { interface: raw.interface } : {}), version: raw.version };
+}
+
 function checkSubnet(key: string, text: string, errors: string[]): Ipv4Cidr | undefined {
     const parsed = parseIpv4Cidr(text);
     if (!parsed.ok) {
@@ -416,11 +496,15 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
     const controlPlanes = nodes.filter((n) => n.role === "control-plane");
     const workers = nodes.filter((n) => n.role === "worker");
     if (nodes.length > 0 && controlPlanes.length === 0) {
-        errors.push('nodes: no node has role "control-plane" — mark exactly one host as control-plane to run kubeadm init');
-    } else if (controlPlanes.length > 1) {
         errors.push(
-            `nodes: ${controlPlanes.length} control-plane nodes (${controlPlanes.map((n) => n.name).join(", ")}) — ` +
-                "kubeadm init runs on exactly one; HA control planes are not supported yet, make the others workers",
+            'nodes: no node has role "control-plane" — mark one host (or three, for HA) as control-plane; the first ' +
+                "one runs kubeadm init",
+        );
+    } else if (controlPlanes.length > 1 && controlPlanes.length % 2 === 0) {
+        warnings.push(
+            `nodes: ${controlPlanes.length} control planes (${controlPlanes.map((n) => n.name).join(", ")}) — etcd needs a ` +
+                `majority of them up, so ${controlPlanes.length} tolerate no more failures than ${controlPlanes.length - 1}; ` +
+                "use an odd number (3 or 5)",
         );
     }
 
@@ -450,11 +534,20 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
         }
     }
 
+    const kubeVip = resolveKubeVip(
+        { address: get("kubeVipAddress"), interface: get("kubeVipInterface"), version: get("kubeVipVersion") },
+        nodes,
+        [["podSubnet", pods, podSubnet], ["serviceSubnet", services, serviceSubnet]],
+        errors,
+    );
+
     let controlPlaneEndpoint: Endpoint | undefined;
     const endpointText = get("controlPlaneEndpoint");
     if (endpointText === "") {
         const first = controlPlanes[0];
-        if (first) {
+        if (kubeVip) {
+            controlPlaneEndpoint = { host: kubeVip.address, port: API_SERVER_PORT };
+        } else if (first) {
             controlPlaneEndpoint = { host: nodeAddress(first) ?? first.host, port: API_SERVER_PORT };
         }
     } else {
@@ -469,6 +562,27 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
                     errors.push(`controlPlaneEndpoint: ${parsed.host} lies inside ${key} — use an address outside it`);
                 }
             }
+            if (kubeVip && (parsed.host !== kubeVip.address || parsed.port !== API_SERVER_PORT)) {
+                errors.push(
+                    `controlPlaneEndpoint: "${endpointText}" is not the kube-vip address — with kubeVipAddress the ` +
+                        `endpoint is ${kubeVip.address}:${API_SERVER_PORT} (kube-vip moves the address, the API servers ` +
+                        "listen on 6443): leave controlPlaneEndpoint empty",
+                );
+            }
+        }
+    }
+    if (controlPlanes.length > 1 && controlPlaneEndpoint) {
+        const endpointHost = controlPlaneEndpoint.host;
+        const owner = controlPlanes.find((n) => n.host === endpointHost || nodeAddress(n) === endpointHost);
+        if (owner) {
+            errors.push(
+                `controlPlaneEndpoint: ${endpointText === "" ? "not set, so it is" : "is"} ${endpointHost}, ` +
+                    `control plane ${owner.name}'s own address — with ${controlPlanes.length} ` +
+                    "control planes the API must stay reachable when any one is down: set kubeVipAddress to a free " +
+                    "address on their network (the program runs kube-vip), or set controlPlaneEndpoint to a DNS name " +
+                    "or load balancer in front of all of them. A cluster keeps the endpoint it was created with, so " +
+                    "an HA cluster starts with one",
+            );
         }
     }
 
@@ -552,6 +666,7 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
             podSubnet,
             serviceSubnet,
             controlPlaneEndpoint,
+            ...(kubeVip ? { kubeVip } : {}),
             schedulableControlPlane,
             nodes,
             sshUser,

@@ -20,6 +20,8 @@ export function nodes(list: readonly Record<string, unknown>[]): string {
 }
 export const cp = { name: "cp1", host: "192.0.2.10", role: "control-plane", hostKey: ED25519 };
 export const w1 = { name: "worker1", host: "192.0.2.11", role: "worker", hostKey: ED25519 };
+export const cp2 = { name: "cp2", host: "192.0.2.21", role: "control-plane", hostKey: ED25519 };
+export const cp3 = { name: "cp3", host: "192.0.2.22", role: "control-plane", hostKey: ED25519 };
 /** A valid lab (one control plane, one worker) the examples break one key of. */
 export const good: RawConfig = { nodes: nodes([cp, w1]) };
 
@@ -32,8 +34,18 @@ export const CLUSTER_BAD_INPUTS: readonly BadInput[] = [
     { rule: "unknown node field", raw: { nodes: nodes([{ ...cp, hostname: "x" }]) }, message: /^nodes\[0\]\.hostname: unknown field — use one of name, host, role/ },
     { rule: "unknown role", raw: { nodes: nodes([cp, { ...w1, role: "master" }]) }, message: /^nodes\[1\]\.role: unknown role "master" — use control-plane or worker$/ },
     { rule: "missing role", raw: { nodes: nodes([cp, { name: "w", host: "192.0.2.20" }]) }, message: /^nodes\[1\]\.role: missing — use control-plane or worker$/ },
-    { rule: "zero control planes", raw: { nodes: nodes([w1]) }, message: /^nodes: no node has role "control-plane" — mark exactly one host as control-plane/ },
-    { rule: "two control planes", raw: { nodes: nodes([cp, { ...w1, role: "control-plane" }]) }, message: /^nodes: 2 control-plane nodes \(cp1, worker1\) — kubeadm init runs on exactly one/ },
+    // Also what removing the last control plane from nodes looks like: refused before anything is registered.
+    { rule: "zero control planes", raw: { nodes: nodes([w1]) }, message: /^nodes: no node has role "control-plane" — mark one host \(or three, for HA\) as control-plane; the first one runs kubeadm init$/ },
+    { rule: "HA without an endpoint", raw: { nodes: nodes([cp, cp2, cp3]) }, message: /^controlPlaneEndpoint: not set, so it is 192\.0\.2\.10, control plane cp1's own address — with 3 control planes the API must stay reachable when any one is down: set kubeVipAddress to a free address on their network \(the program runs kube-vip\), or set controlPlaneEndpoint to a DNS name or load balancer/ },
+    { rule: "HA endpoint is one control plane", raw: { nodes: nodes([cp, cp2, cp3]), controlPlaneEndpoint: "192.0.2.21:6443" }, message: /^controlPlaneEndpoint: is 192\.0\.2\.21, control plane cp2's own address — with 3 control planes/ },
+    { rule: "kube-vip address not IPv4", raw: { ...good, kubeVipAddress: "vip.lab" }, message: /^kubeVipAddress: "vip\.lab" is not an IPv4 address — use a free address on the control planes' network/ },
+    { rule: "kube-vip address is a node's", raw: { nodes: nodes([cp, cp2, cp3]), kubeVipAddress: "192.0.2.22" }, message: /^kubeVipAddress: 192\.0\.2\.22 is node cp3's address — the virtual IP must be an address no host uses: pick a free one on the same network$/ },
+    { rule: "kube-vip address in podSubnet", raw: { ...good, kubeVipAddress: "10.244.0.5" }, message: /^kubeVipAddress: 10\.244\.0\.5 lies inside podSubnet 10\.244\.0\.0\/16 — use an address on the nodes' network, outside podSubnet$/ },
+    { rule: "kube-vip address in serviceSubnet", raw: { ...good, kubeVipAddress: "10.96.0.10" }, message: /^kubeVipAddress: 10\.96\.0\.10 lies inside serviceSubnet 10\.96\.0\.0\/12/ },
+    { rule: "kube-vip and another endpoint", raw: { ...good, kubeVipAddress: "192.0.2.100", controlPlaneEndpoint: "k8s.lab.example" }, message: /^controlPlaneEndpoint: "k8s\.lab\.example" is not the kube-vip address — with kubeVipAddress the endpoint is 192\.0\.2\.100:6443 .*: leave controlPlaneEndpoint empty$/ },
+    { rule: "kube-vip interface malformed", raw: { ...good, kubeVipAddress: "192.0.2.100", kubeVipInterface: "eth 0" }, message: /^kubeVipInterface: "eth 0" is not a network interface name — use the name `ip -br link` shows/ },
+    { rule: "kube-vip interface without address", raw: { ...good, kubeVipInterface: "eth0" }, message: /^kubeVipInterface: set without kubeVipAddress — set kubeVipAddress too, or unset kubeVipInterface$/ },
+    { rule: "kube-vip version malformed", raw: { ...good, kubeVipVersion: "latest" }, message: /^kubeVipVersion: "latest" is not a kube-vip release tag — use e\.g\. v\d+\.\d+\.\d+$/ },
     { rule: "duplicate names", raw: { nodes: nodes([cp, { ...w1, name: "cp1" }]) }, message: /^nodes: name "cp1" is used by more than one node — node names must be unique$/ },
     { rule: "duplicate hosts", raw: { nodes: nodes([cp, { ...w1, host: "192.0.2.10" }]) }, message: /^nodes: host 192\.0\.2\.10:22 is listed more than once/ },
     { rule: "duplicate node IPs", raw: { nodes: nodes([cp, { ...w1, nodeIp: "192.0.2.10" }]) }, message: /^nodes: node address 192\.0\.2\.10 is used by more than one node — set a distinct nodeIp/ },

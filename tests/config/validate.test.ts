@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, resolveConfig, hostKeyProblem, type RawConfig } from "../../components/config";
 
-import { CLUSTER_BAD_INPUTS, cp, ED25519, good, nodes, w1 } from "./bad-inputs";
+import { CLUSTER_BAD_INPUTS, cp, cp2, cp3, ED25519, good, nodes, w1 } from "./bad-inputs";
 
 const withKey = { hasPrivateKey: true };
 
@@ -64,6 +64,45 @@ for (const { rule, raw, message } of badInputs) {
         );
     });
 }
+
+test("HA: three control planes behind a kube-vip address resolve; the endpoint follows the address", () => {
+    const { config, errors, warnings } = resolveConfig(
+        { nodes: nodes([cp, cp2, cp3, w1]), kubeVipAddress: "192.0.2.100", kubeVipInterface: "eth0" },
+        withKey,
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config?.controlPlaneEndpoint, { host: "192.0.2.100", port: 6443 });
+    assert.deepEqual(config?.kubeVip, { address: "192.0.2.100", interface: "eth0", version: "v1.2.3" });
+    assert.deepEqual(config?.nodes.filter((n) => n.role === "control-plane").map((n) => n.name), ["cp1", "cp2", "cp3"], "config order: cp1 is the primary");
+});
+
+test("HA: a DNS name or load balancer in front of the control planes is enough; no kube-vip then", () => {
+    for (const endpoint of ["k8s.lab.example", "192.0.2.200:6443"]) {
+        const { config, errors } = resolveConfig({ nodes: nodes([cp, cp2, cp3]), controlPlaneEndpoint: endpoint }, withKey);
+        assert.deepEqual(errors, [], endpoint);
+        assert.equal(config?.kubeVip, undefined);
+    }
+    const { errors } = resolveConfig({ nodes: nodes([cp, cp2, cp3]), kubeVipAddress: "192.0.2.100", controlPlaneEndpoint: "192.0.2.100:6443" }, withKey);
+    assert.deepEqual(errors, [], "spelling out the kube-vip endpoint is fine");
+});
+
+test("HA: an even number of control planes is a warning naming the fix, not an error", () => {
+    const { config, warnings } = resolveConfig({ nodes: nodes([cp, cp2]), kubeVipAddress: "192.0.2.100" }, withKey);
+    assert.ok(config);
+    assert.deepEqual(warnings, [
+        "nodes: 2 control planes (cp1, cp2) — etcd needs a majority of them up, so 2 tolerate no more failures than 1; use an odd number (3 or 5)",
+    ]);
+    const four = resolveConfig({ nodes: nodes([cp, cp2, cp3, { ...w1, role: "control-plane" }]), kubeVipAddress: "192.0.2.100" }, withKey);
+    assert.equal(four.warnings.filter((w) => w.startsWith("nodes: 4 control planes")).length, 1);
+});
+
+test("kube-vip on a single control plane is allowed (the cluster can grow to HA later)", () => {
+    const { config, errors } = resolveConfig({ ...good, kubeVipAddress: "192.0.2.100" }, withKey);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config?.controlPlaneEndpoint, { host: "192.0.2.100", port: 6443 });
+    assert.equal(config?.kubeVip?.interface, undefined, "no interface: kube-vip uses the default route's");
+});
 
 test("the bad-input table covers every distinct rule at least once", () => {
     // Each rule must produce a different first message: a rule that silently stopped firing would collide here.
