@@ -4,12 +4,17 @@
  *
  * The bootstrap story, in the order the engine runs it:
  *   1. Read and validate the stack config — nothing is registered when it is wrong.
- *   2. Mint the bootstrap token.
- *   3. The first control plane: preflight, prepare, `kubeadm init` (no kube-proxy), credentials.
- *   4. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
- *   5. A Kubernetes provider from the admin kubeconfig.
- *   6. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
- *   7. Istio with istio-cni chained after Cilium, its namespaces meshed, smoke-tested.
+ *   2. Mint the bootstrap token and the certificate key.
+ *   3. The primary (first) control plane: preflight, prepare, [kube-vip,] `kubeadm init --upload-certs` (no kube-proxy),
+ *      credentials.
+ *   4. The other control planes, one at a time: certificates uploaded again, a fresh token, `kubeadm join --control-plane`.
+ *   5. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
+ *   6. A Kubernetes provider from the admin kubeconfig.
+ *   7. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
+ *   8. Istio with istio-cni chained after Cilium, its namespaces meshed, smoke-tested.
+ *
+ * `pulumi destroy` (and a node dropped from `nodes`) runs it backwards: Istio, Cilium, then each node's leave (drain,
+ * etcd member, Node object, from the primary) and reset — workers first, then the control planes last-to-first.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
@@ -35,15 +40,28 @@ const settings: ClusterSettings = {
     schedulableControlPlane: config.schedulableControlPlane,
     // Opt-in: nodes wait, tainted, until istio-cni runs on them; istiod's untaint controller lifts the taint.
     startupTaints: config.istio?.cniTaint ? [ISTIO_CNI_TAINT] : [],
+    ...(config.kubeVip ? { kubeVip: config.kubeVip } : {}),
 };
 
 // 2. Bootstrap token in kubeadm's [a-z0-9]{6}.[a-z0-9]{16} form; the secret half comes from RandomPassword (secret).
 const tokenId = new random.RandomString("bootstrap-token-id", { length: 6, upper: false, special: false });
 const tokenSecret = new random.RandomPassword("bootstrap-token-secret", { length: 16, upper: false, special: false });
 const bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
+// The key the control-plane certificates are uploaded with: 64 hex characters, from digits plus "abcdef" as the only
+// "special" characters. RandomPassword, not RandomId: a RandomId's resource id is the key in base64, in plain text.
+const certificateKeyPassword = new random.RandomPassword("certificate-key", {
+    length: 64,
+    upper: false,
+    lower: false,
+    numeric: true,
+    special: true,
+    overrideSpecial: "abcdef",
+});
+const certificateKey = pulumi.secret(certificateKeyPassword.result);
 
-// 3. The first control plane.
-const [first] = config.nodes.filter((n) => n.role === "control-plane");
+// 3. The primary control plane: the first one in `nodes`. It must stay first (a fresh node put before it would try to
+// init; its init refuses when the endpoint already answers).
+const [first, ...otherControlPlaneConfigs] = config.nodes.filter((n) => n.role === "control-plane");
 const controlPlaneConnection = connectionFor(first, auth);
 const controlPlane = new KubeadmNode(first.name, {
     nodeName: first.name,
@@ -53,12 +71,41 @@ const controlPlane = new KubeadmNode(first.name, {
     nodeIp: nodeAddress(first),
     cluster: settings,
     bootstrapToken,
+    certificateKey,
 });
 
-// 4. Workers join in parallel; each checks its identity against the nodes declared before it.
+// 4. The other control planes join one at a time (each adds an etcd member while the others are healthy); on destroy
+// each is torn down before the one before it.
+const otherControlPlanes: KubeadmNode[] = [];
+for (const node of otherControlPlaneConfigs) {
+    const previous = otherControlPlanes.at(-1) ?? controlPlane;
+    const peers: pulumi.Output<HostIdentity>[] = [controlPlane, ...otherControlPlanes].map((n) => n.identity);
+    otherControlPlanes.push(
+        new KubeadmNode(node.name, {
+            nodeName: node.name,
+            mode: "join",
+            role: "control-plane",
+            connection: connectionFor(node, auth),
+            sshTarget: sshTarget(node),
+            nodeIp: nodeAddress(node),
+            cluster: settings,
+            bootstrapToken,
+            certificateKey,
+            joinSource: controlPlane.joinSource,
+            joinAfter: previous === controlPlane ? [] : [previous.ready],
+            peerIdentities: peers,
+            leaveFrom: controlPlaneConnection,
+            membershipAfter: [previous.leave],
+        }),
+    );
+}
+const controlPlanes = [controlPlane, ...otherControlPlanes];
+
+// 5. Workers join in parallel; each checks its identity against the nodes declared before it. On destroy they are torn
+// down before every control plane.
 const workers: KubeadmNode[] = [];
 for (const node of config.nodes.filter((n) => n.role === "worker")) {
-    const peers: pulumi.Output<HostIdentity>[] = [controlPlane, ...workers].map((w) => w.identity);
+    const peers: pulumi.Output<HostIdentity>[] = [...controlPlanes, ...workers].map((w) => w.identity);
     workers.push(
         new KubeadmNode(node.name, {
             nodeName: node.name,
@@ -70,11 +117,14 @@ for (const node of config.nodes.filter((n) => n.role === "worker")) {
             bootstrapToken,
             joinSource: controlPlane.joinSource,
             peerIdentities: peers,
+            leaveFrom: controlPlaneConnection,
+            membershipAfter: controlPlanes.map((n) => n.leave),
         }),
     );
 }
+const allNodes = [...controlPlanes, ...workers];
 
-// 5. The Kubernetes provider for everything installed into the cluster.
+// 6. The Kubernetes provider for everything installed into the cluster.
 export const kubeconfig = pulumi.secret(controlPlane.kubeconfig ?? pulumi.output(""));
 const provider = new kubernetes.Provider(
     "cluster",
@@ -82,19 +132,21 @@ const provider = new kubernetes.Provider(
     { dependsOn: [controlPlane.ready] },
 );
 
-// 6. Cilium: installed as soon as the API server is up, verified once every node has joined.
+// 7. Cilium: installed as soon as the API server is up, verified once every node has joined; uninstalled before any
+// node leaves.
 const cilium = new Cilium(
     "cilium",
     {
         config: config.cilium,
         provider,
         controlPlane: { connection: controlPlaneConnection, sshTarget: sshTarget(first), initialised: controlPlane.ready },
-        nodesReady: [controlPlane.ready, ...workers.map((w) => w.ready)],
+        nodesReady: allNodes.map((n) => n.ready),
+        nodesLeave: allNodes.map((n) => n.leave),
         nodeNames: config.nodes.map((n) => n.name),
     },
 );
 
-// 7. Istio, once Cilium is ready on every node (istio-cni waits for Cilium's conflist).
+// 8. Istio, once Cilium is ready on every node (istio-cni waits for Cilium's conflist).
 const istio = config.istio
     ? new Istio("istio", {
           config: config.istio,
@@ -110,6 +162,7 @@ export const clusterName = config.clusterName;
 export const controlPlaneEndpoint = endpoint;
 export const kubernetesVersion = config.kubernetesVersion;
 export const controlPlaneNode = controlPlane.nodeName;
+export const otherControlPlaneNodes = otherControlPlanes.map((n) => n.nodeName);
 export const workerNodes = workers.map((w) => w.nodeName);
 export const ciliumChartVersion = cilium.chartVersion;
 export const istioMode = config.istio?.mode ?? "off";

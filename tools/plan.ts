@@ -78,7 +78,10 @@ async function main(): Promise<number> {
         return 2;
     }
     const plan = await buildPlan({ projectDir: path.resolve(__dirname, ".."), stack: args.stack, overrides: args.overrides, secretOverrides: args.secretOverrides });
-    process.stdout.write(render(plan, args));
+    // Wait until the output is handed over: process.exit does not flush a pipe, and a large plan (the HA stack's JSON
+    // is over 64 KiB) would be cut off.
+    const text = render(plan, args);
+    await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     return plan.errors.length > 0 ? 1 : 0;
 }
 

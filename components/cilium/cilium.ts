@@ -8,8 +8,10 @@
  *   cilium-cli-script → cilium-cli (pinned, checksummed)    — on the control plane
  *   cilium-check-script → cilium-check                       — after the release, the CLI and every node's join
  *
- * The release does not wait for workers: its DaemonSet rolls onto each node as it joins, so joins and the install
- * overlap. `ready` (the check) is what "Cilium ready on every node" means for the components that come next.
+ * The release does not wait for workers to join: its DaemonSet rolls onto each node as it joins, so joins and the
+ * install overlap. It does come after every node's `leave` step (created right after the node's membership, long
+ * before its join), so that `pulumi destroy` uninstalls Cilium before any node is drained and reset. `ready` (the
+ * check) is what "Cilium ready on every node" means for the components that come next.
  *
  * A `ciliumVersion` change upgrades the same release in place (pulumi-kubernetes replaces a Release only when its
  * `name` or `namespace` changes: `forceNewFields` in provider/pkg/provider/helm_release.go; anything else is a
@@ -51,6 +53,11 @@ export interface CiliumArgs {
     controlPlane: CiliumControlPlane;
     /** The last bootstrap step of every node: the check waits for all of them, so every node is verified. */
     nodesReady: pulumi.Resource[];
+    /**
+     * Every node's `leave` step (whose delete drains and deletes the node). The release is created after them, so it is
+     * deleted before them: on `pulumi destroy` Cilium goes before the nodes.
+     */
+    nodesLeave?: pulumi.Resource[];
     /** All node names; a change (node added or removed) re-runs the check. */
     nodeNames: string[];
     /** Bound on `cilium status --wait` (Go duration). Default `10m`. */
@@ -105,7 +112,7 @@ export class Cilium extends pulumi.ComponentResource {
                 atomic: false,
                 cleanupOnFail: false,
             },
-            { parent: this, provider: args.provider, dependsOn: [controlPlane.initialised, guard] },
+            { parent: this, provider: args.provider, dependsOn: [controlPlane.initialised, guard, ...(args.nodesLeave ?? [])] },
         );
 
         const cliText = ciliumCliScript({ version: config.cliVersion });

@@ -34,6 +34,18 @@ export interface ClusterSettings {
     readonly schedulableControlPlane: boolean;
     /** Taints every node registers with, for a controller to remove later (e.g. Istio's `cni.istio.io/not-ready`). */
     readonly startupTaints?: readonly Taint[];
+    /** The kube-vip virtual IP every control plane runs as a static pod, when the program manages one. */
+    readonly kubeVip?: KubeVipSettings;
+}
+
+/** kube-vip on the control planes: the API server's virtual IP. */
+export interface KubeVipSettings {
+    /** The virtual IPv4 address (the host part of `controlPlaneEndpoint`). */
+    readonly address: string;
+    /** Interface it is announced on; absent: the default route's. */
+    readonly interface?: string;
+    /** Image tag, `v1.2.3`. */
+    readonly version: string;
 }
 
 /** A node taint as kubeadm's nodeRegistration takes it. */
@@ -67,9 +79,14 @@ export interface InitConfigInput extends ClusterSettings {
     readonly nodeIp?: string;
     /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
     readonly token: string;
+    /**
+     * 64 hex characters (secret): the key `kubeadm init --upload-certs` encrypts the control-plane certificates
+     * with (the `kubeadm-certs` Secret) and joining control planes decrypt them with.
+     */
+    readonly certificateKey: string;
 }
 
-/** What a worker's join configuration needs to know. */
+/** What a node's join configuration needs to know. */
 export interface JoinConfigInput {
     /** Kubernetes node name. */
     readonly nodeName: string;
@@ -83,6 +100,15 @@ export interface JoinConfigInput {
     readonly caCertHash: string;
     /** Taints the node registers with. */
     readonly startupTaints?: readonly Taint[];
+    /** Joining as a control plane (`kubeadm join --control-plane`): its certificate key and API endpoint. */
+    readonly controlPlane?: {
+        /** The key the primary uploaded the certificates with (secret). */
+        readonly certificateKey: string;
+        /** Address this node's API server advertises; omitted lets kubeadm pick the default-route address. */
+        readonly advertiseAddress?: string;
+        /** Leave the control-plane taint off. */
+        readonly schedulable: boolean;
+    };
 }
 
 function kubeletExtraArgs(nodeIp: string | undefined): { name: string; value: string }[] | undefined {
@@ -121,6 +147,9 @@ export function renderInitConfig(input: InitConfigInput): string {
             ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
             ...taintsField(nodeTaints(true, input.schedulableControlPlane, input.startupTaints)),
         },
+        // Used by `kubeadm init --upload-certs` and `kubeadm init phase upload-certs --config` (the config-file form:
+        // kubeadm refuses --certificate-key together with --config, kubernetes#78542).
+        certificateKey: input.certificateKey,
         skipPhases: ["addon/kube-proxy"],
     };
     const cluster = {
@@ -147,7 +176,10 @@ export function renderInitConfig(input: InitConfigInput): string {
     return toYamlDocuments([init, cluster, kubelet]);
 }
 
-/** Renders the `JoinConfiguration` a worker passes to `kubeadm join --config`. */
+/**
+ * Renders the `JoinConfiguration` for `kubeadm join --config`: a worker, or with `controlPlane` another control plane
+ * (the config-file form of `--control-plane --certificate-key`).
+ */
 export function renderJoinConfig(input: JoinConfigInput): string {
     const join = {
         apiVersion: "kubeadm.k8s.io/v1beta4",
@@ -163,8 +195,18 @@ export function renderJoinConfig(input: JoinConfigInput): string {
             name: input.nodeName,
             criSocket: CRI_SOCKET,
             ...(kubeletExtraArgs(input.nodeIp) ? { kubeletExtraArgs: kubeletExtraArgs(input.nodeIp) } : {}),
-            ...taintsField(nodeTaints(false, false, input.startupTaints)),
+            ...taintsField(nodeTaints(input.controlPlane !== undefined, input.controlPlane?.schedulable ?? false, input.startupTaints)),
         },
+        ...(input.controlPlane
+            ? {
+                  controlPlane: {
+                      ...(input.controlPlane.advertiseAddress
+                          ? { localAPIEndpoint: { advertiseAddress: input.controlPlane.advertiseAddress, bindPort: 6443 } }
+                          : {}),
+                      certificateKey: input.controlPlane.certificateKey,
+                  },
+              }
+            : {}),
     };
     return toYamlDocuments([join]);
 }

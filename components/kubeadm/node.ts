@@ -2,7 +2,12 @@
  * `homelab:k8s:KubeadmNode` — one lab host taken from bare Debian/Ubuntu to a kubeadm cluster member.
  *
  * Children, in order (each waits for the one before):
- *   stage → preflight → prepare → membership → (init → kubeconfig, ca-cert-hash) | (join-token → join)
+ *   stage → preflight → prepare → membership → leave
+ *                                            → init → kubeconfig, ca-cert-hash         (the primary control plane)
+ *                                            → [upload-certs →] join-token → join     (other control planes, workers)
+ *
+ * `leave` has only a `delete`: run on the primary control plane (which has the admin kubeconfig), it drains the node,
+ * removes a control plane's etcd member and deletes the Node, before `membership`'s delete resets the host.
  *
  * `membership` carries the only destructive command, `kubeadm reset -f` as its `delete`. Its inputs are the
  * connection and fixed strings, and it has no `triggers`, so no change of version, kubeadm config or script can ever
@@ -18,10 +23,12 @@ import {
     ensureTokenScript,
     initScript,
     joinScript,
+    leaveScript,
     membershipScript,
     preflightScript,
     prepareScript,
     resetScript,
+    uploadCertsScript,
 } from "./scripts";
 
 /** What a host reported about itself in preflight. */
@@ -42,14 +49,18 @@ export interface JoinSource {
     readonly caCertHash: pulumi.Input<string>;
     /** Resources that must exist before a token can be minted (the init step and the staged token script). */
     readonly ready: readonly pulumi.Resource[];
+    /** Resources that must exist before certificates can be uploaded again (the staged upload-certs script). */
+    readonly uploadCertsReady: readonly pulumi.Resource[];
 }
 
 /** Arguments of a `KubeadmNode`. */
 export interface KubeadmNodeArgs {
     /** Kubernetes node name; also names every child resource, so it must never change for a live node. */
     nodeName: string;
-    /** `init` for the first control plane, `join` for workers. */
+    /** `init` for the primary (first) control plane, `join` for every other node. */
     mode: "init" | "join";
+    /** For `join`: `control-plane` joins with `--control-plane` (etcd member, API server, kube-vip). Default `worker`. */
+    role?: "control-plane" | "worker";
     /** SSH connection to the host (secret in state: it may carry a private key). */
     connection: pulumi.Input<types.input.remote.ConnectionArgs>;
     /**
@@ -63,8 +74,29 @@ export interface KubeadmNodeArgs {
     cluster: ClusterSettings;
     /** Bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}` (secret). */
     bootstrapToken: pulumi.Input<string>;
+    /**
+     * 64 hex characters (secret) encrypting the uploaded control-plane certificates. Required for `init` and for
+     * control planes that join.
+     */
+    certificateKey?: pulumi.Input<string>;
     /** For `join`: the control plane to join. Required when `mode` is `join`. */
     joinSource?: JoinSource;
+    /**
+     * For `join`: steps this join waits for besides the primary (the previous control plane's join: control planes
+     * join one at a time, each growing etcd by one member while the others are healthy).
+     */
+    joinAfter?: pulumi.Resource[];
+    /**
+     * SSH connection of the primary control plane, where this node's `leave` drains and deletes it (the node itself
+     * has no admin kubeconfig). Omitted for the primary, which uses its own.
+     */
+    leaveFrom?: pulumi.Input<types.input.remote.ConnectionArgs>;
+    /**
+     * Steps this node's `membership` is created after: the `leave` steps of the nodes that must be torn down after
+     * this one (`pulumi destroy` deletes in reverse: workers first, then control planes last-to-first, the primary
+     * last, so the primary can drain every other node).
+     */
+    membershipAfter?: pulumi.Resource[];
     /**
      * For `join`: identities of nodes created before this one. The join is refused when this host's hostname or
      * machine-id equals one of theirs (cloned VMs), so every pair of nodes is checked once.
@@ -108,6 +140,8 @@ export class KubeadmNode extends pulumi.ComponentResource {
     public readonly joinSource?: JoinSource;
     /** The last step of this node (init or join), for components that must wait for the node. */
     public readonly ready: pulumi.Resource;
+    /** The step whose delete drains and deletes this node (before its reset): what must outlive cluster add-ons. */
+    public readonly leave: pulumi.Resource;
 
     constructor(name: string, args: KubeadmNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:k8s:KubeadmNode", name, {}, opts);
@@ -161,7 +195,14 @@ export class KubeadmNode extends pulumi.ComponentResource {
             child(),
         );
 
-        const preflightText = preflightScript({ role: args.mode === "init" ? "control-plane" : "worker" });
+        const controlPlane = args.mode === "init" || args.role === "control-plane";
+        const certificateKey = (): pulumi.Input<string> => {
+            if (args.certificateKey === undefined) {
+                throw new Error(`KubeadmNode ${name}: a control plane needs certificateKey (the uploaded certificates' key)`);
+            }
+            return args.certificateKey;
+        };
+        const preflightText = preflightScript({ role: controlPlane ? "control-plane" : "worker" });
         const preflightFile = stageFile("preflight-script", "preflight.sh", preflightText, stage);
         const preflight = new remote.Command(
             `${name}-preflight`,
@@ -188,22 +229,40 @@ export class KubeadmNode extends pulumi.ComponentResource {
                 create: runInline(membershipScript({ nodeName }), "HOMELAB_MEMBER"),
                 delete: runInline(resetScript({ nodeName }), "HOMELAB_RESET"),
             },
-            child({ dependsOn: [prepare] }),
+            child({ dependsOn: [prepare, ...(args.membershipAfter ?? [])] }),
+        );
+
+        // Only a delete, no create or triggers: nothing runs until the node leaves the stack, and no config change can
+        // replace it. Its inputs are the primary's connection and a script that depends on the node name alone.
+        this.leave = new remote.Command(
+            `${name}-leave`,
+            {
+                connection: args.leaveFrom ?? connection,
+                delete: runInline(leaveScript({ nodeName, controlPlane }), "HOMELAB_LEAVE"),
+            },
+            child({ dependsOn: [membership] }),
         );
 
         if (args.mode === "init") {
             const configInput = { ...cluster, nodeName, nodeIp: args.nodeIp };
-            // The hash is taken over the config with the token redacted: previews show every real change, and the
-            // trigger is not derived from (so not marked as) a secret.
-            const configHash = contentHash(renderInitConfig({ ...configInput, token: REDACTED }));
+            // The hash is taken over the config with the token and the certificate key redacted: previews show every
+            // real change, and the trigger is not derived from (so not marked as) a secret.
+            const configHash = contentHash(renderInitConfig({ ...configInput, token: REDACTED, certificateKey: REDACTED }));
             const configFile = writeSecretFile(
                 "kubeadm-config",
                 "kubeadm-init.yaml",
-                pulumi.output(args.bootstrapToken).apply((token) => renderInitConfig({ ...configInput, token })),
+                pulumi
+                    .all([args.bootstrapToken, certificateKey()])
+                    .apply(([token, key]) => renderInitConfig({ ...configInput, token, certificateKey: key })),
                 configHash,
                 stage,
             );
-            const initText = initScript({ nodeName, schedulableControlPlane: cluster.schedulableControlPlane });
+            const initText = initScript({
+                nodeName,
+                schedulableControlPlane: cluster.schedulableControlPlane,
+                controlPlaneEndpoint: cluster.controlPlaneEndpoint,
+                kubeVip: cluster.kubeVip,
+            });
             const initFile = stageFile("init-script", "init.sh", initText, stage);
             const init = new remote.Command(
                 `${name}-init`,
@@ -233,12 +292,14 @@ export class KubeadmNode extends pulumi.ComponentResource {
             );
             const tokenText = ensureTokenScript();
             const tokenFile = stageFile("token-script", "ensure-token.sh", tokenText, stage);
+            const uploadFile = stageFile("upload-certs-script", "upload-certs.sh", uploadCertsScript(), stage);
 
             this.kubeconfig = pulumi.secret(kubeconfig.stdout);
             this.joinSource = {
                 connection,
                 caCertHash: caCertHash.stdout.apply((s) => s.trim()),
                 ready: [init, tokenFile],
+                uploadCertsReady: [uploadFile],
             };
             this.ready = init;
         } else {
@@ -246,18 +307,43 @@ export class KubeadmNode extends pulumi.ComponentResource {
             if (!source) {
                 throw new Error(`KubeadmNode ${name}: mode "join" needs joinSource (the initialised control plane)`);
             }
-            const joinText = joinScript();
-            const configHash = contentHash(
+            const joinText = joinScript(
+                controlPlane
+                    ? { controlPlane: { nodeName, schedulable: cluster.schedulableControlPlane, kubeVip: cluster.kubeVip } }
+                    : {},
+            );
+            const joinConfigInput = (token: string, caCertHash: string, key: string): string =>
                 renderJoinConfig({
                     nodeName,
                     nodeIp: args.nodeIp,
                     apiServerEndpoint: cluster.controlPlaneEndpoint,
-                    token: REDACTED,
-                    caCertHash: REDACTED,
+                    token,
+                    caCertHash,
                     startupTaints: cluster.startupTaints,
-                }),
-            );
+                    ...(controlPlane
+                        ? { controlPlane: { certificateKey: key, advertiseAddress: args.nodeIp, schedulable: cluster.schedulableControlPlane } }
+                        : {}),
+                });
+            const configHash = contentHash(joinConfigInput(REDACTED, REDACTED, REDACTED));
             const joinTriggers = [contentHash(joinText), configHash];
+            const after = args.joinAfter ?? [];
+            // Control planes: right before joining, upload the certificates again on the primary (kubeadm deletes
+            // them two hours after they were uploaded), after the previous control plane has joined.
+            const uploadText = uploadCertsScript();
+            const uploadCerts = controlPlane
+                ? [
+                      new remote.Command(
+                          `${name}-upload-certs`,
+                          {
+                              connection: source.connection,
+                              create: runStaged("upload-certs.sh"),
+                              stdin: `${nodeName}\n`,
+                              triggers: [...joinTriggers, contentHash(uploadText)],
+                          },
+                          child({ dependsOn: [membership, ...source.ready, ...source.uploadCertsReady, ...after] }),
+                      ),
+                  ]
+                : [];
             const tokenText = ensureTokenScript();
             // Right before joining, mint (or confirm) a short-lived token on the control plane. Same triggers as the
             // join, so whenever the join runs again the token is fresh again.
@@ -274,21 +360,14 @@ export class KubeadmNode extends pulumi.ComponentResource {
                         }),
                     triggers: [...joinTriggers, contentHash(tokenText)],
                 },
-                child({ dependsOn: [membership, ...source.ready] }),
+                child({ dependsOn: [membership, ...source.ready, ...uploadCerts, ...after] }),
             );
             const joinConfig = writeSecretFile(
                 "join-config",
                 "kubeadm-join.yaml",
-                pulumi.all([args.bootstrapToken, source.caCertHash]).apply(([token, caCertHash]) =>
-                    renderJoinConfig({
-                        nodeName,
-                        nodeIp: args.nodeIp,
-                        apiServerEndpoint: cluster.controlPlaneEndpoint,
-                        token,
-                        caCertHash,
-                        startupTaints: cluster.startupTaints,
-                    }),
-                ),
+                pulumi
+                    .all([args.bootstrapToken, source.caCertHash, controlPlane ? certificateKey() : ""])
+                    .apply(([token, caCertHash, key]) => joinConfigInput(token, caCertHash, key)),
                 configHash,
                 stage,
             );
@@ -296,7 +375,10 @@ export class KubeadmNode extends pulumi.ComponentResource {
             const join = new remote.Command(
                 `${name}-join`,
                 { connection, create: runStaged("join.sh"), triggers: joinTriggers },
-                child({ dependsOn: [membership, joinToken, joinConfig, joinFile], additionalSecretOutputs: ["stdout", "stderr"] }),
+                child({
+                    dependsOn: [membership, joinToken, ...uploadCerts, joinConfig, joinFile, ...after],
+                    additionalSecretOutputs: ["stdout", "stderr"],
+                }),
             );
             this.ready = join;
         }

@@ -11,6 +11,8 @@
  * - Values are injected as shell-quoted variables at the top, never spliced into the body.
  */
 import { scriptHeader as header, STAGING_DIR } from "../remote/script";
+import type { KubeVipSettings } from "./config";
+import { KUBE_VIP_MANIFEST, kubeVipManifest } from "./kube-vip";
 
 /** Root-only folder on the host for kubeadm logs. */
 export const HOST_LOG_DIR = "/var/log/homelab";
@@ -60,11 +62,13 @@ write_if_changed() {
 /** What kubeadm init/join leave on a host. */
 const KUBEADM_STATE = `
 # has_kubeadm_state: kubeadm init/join left something here. Not the bare directories: the kubelet package ships
-# /etc/kubernetes/manifests, and kubeadm reset empties its directories but keeps them.
+# /etc/kubernetes/manifests, and kubeadm reset empties its directories but keeps them. Not kube-vip's static pod
+# either: the program writes it before kubeadm runs.
 has_kubeadm_state() {
   local path
   for path in /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/admin.conf \\
-    /etc/kubernetes/pki/ca.crt /etc/kubernetes/manifests/*.yaml /var/lib/etcd/member; do
+    /etc/kubernetes/pki/ca.crt /etc/kubernetes/manifests/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler}.yaml \\
+    /var/lib/etcd/member; do
     [ -e "$path" ] && return 0
   done
   return 1
@@ -363,6 +367,10 @@ interface KubeadmOnce {
     readonly afterwards?: string;
     /** Shell run on the skipped path instead of `afterwards` (drift checks, reconciling what may change later). */
     readonly whenDone?: string;
+    /** Shell run right before kubeadm, once the config validated (e.g. writing kube-vip's static pod). */
+    readonly before?: string;
+    /** Flags added after `--config FILE` (`--upload-certs`). */
+    readonly flags?: readonly string[];
     /** Extra script variables. */
     readonly vars?: Readonly<Record<string, string>>;
     /** Shell functions `afterwards` calls. */
@@ -400,7 +408,8 @@ if has_kubeadm_state; then
 fi
 [ -f "$CONFIG" ] || die "$CONFIG is missing (was ~/${STAGING_DIR} removed?): re-create it with pulumi up --replace on this node's ${'${CONFIG_STEP}'} resource"
 run_kubeadm config-validate config validate --config "$CONFIG" || die "kubeadm rejected $CONFIG"
-if ! run_kubeadm ${step.verb} ${step.verb} --config "$CONFIG"; then
+${step.before ? `${step.before}
+` : ""}if ! run_kubeadm ${step.verb} ${step.verb} --config "$CONFIG"${(step.flags ?? []).map((f) => ` ${f}`).join("")}; then
   log "kubeadm ${step.verb} failed; rolling back with kubeadm reset so the next run starts clean"
   run_kubeadm ${step.verb}-rollback reset -f || true
   die "kubeadm ${step.verb} failed (full log: ${HOST_LOG_DIR}/${step.verb}.log)${step.failureHint ?? ""}"
@@ -408,6 +417,22 @@ fi
 ${afterwards}log "${step.success}"
 `;
 }
+
+const CONTROL_PLANE_TAINT_SHELL = `
+# The control-plane taint follows schedulableControlPlane (with "auto", adding the first worker flips it).
+reconcile_control_plane_taint() {
+  local key=node-role.kubernetes.io/control-plane effect
+  effect=$(kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$NODE" -o "jsonpath={.spec.taints[?(@.key==\\"$key\\")].effect}") \\
+    || die "cannot read node $NODE's taints (kubectl failed above)"
+  if [ "$SCHEDULABLE" = true ] && [ -n "$effect" ]; then
+    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key-" >/dev/null
+    log "removed the control-plane taint from $NODE (schedulableControlPlane)"
+  elif [ "$SCHEDULABLE" = false ] && [ -z "$effect" ]; then
+    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key:NoSchedule" >/dev/null
+    log "tainted $NODE as a control plane (schedulableControlPlane is false)"
+  fi
+}
+`;
 
 const CLUSTER_DRIFT = `
 # yaml_value KEY < yaml: the first scalar value of KEY.
@@ -435,20 +460,33 @@ refuse_cluster_drift() {
   fi
 }
 
-# The control-plane taint follows schedulableControlPlane (with "auto", adding the first worker flips it).
-reconcile_control_plane_taint() {
-  local key=node-role.kubernetes.io/control-plane effect
-  effect=$(kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$NODE" -o "jsonpath={.spec.taints[?(@.key==\\"$key\\")].effect}") \\
-    || die "cannot read node $NODE's taints (kubectl failed above)"
-  if [ "$SCHEDULABLE" = true ] && [ -n "$effect" ]; then
-    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key-" >/dev/null
-    log "removed the control-plane taint from $NODE (schedulableControlPlane)"
-  elif [ "$SCHEDULABLE" = false ] && [ -z "$effect" ]; then
-    kubectl --kubeconfig /etc/kubernetes/admin.conf taint node "$NODE" "$key:NoSchedule" >/dev/null
-    log "tainted $NODE as a control plane (schedulableControlPlane is false)"
-  fi
-}
 `;
+
+/**
+ * Shell that keeps kube-vip's static pod in place: `kube_vip_manifest super-admin|admin` writes the manifest that
+ * mounts that kubeconfig, changing nothing when it is already there (see kube-vip.ts for why init needs
+ * super-admin.conf). Empty without kube-vip.
+ */
+function kubeVipHelpers(kubeVip: KubeVipSettings | undefined, bootstrap: boolean): { vars: Record<string, string>; helpers: string } {
+    if (!kubeVip) {
+        return { vars: {}, helpers: "" };
+    }
+    return {
+        vars: {
+            KUBE_VIP_MANIFEST,
+            KUBE_VIP_ADMIN: kubeVipManifest(kubeVip, "admin.conf"),
+            ...(bootstrap ? { KUBE_VIP_SUPER_ADMIN: kubeVipManifest(kubeVip, "super-admin.conf") } : {}),
+        },
+        helpers: `${WRITE_IF_CHANGED}
+# kube_vip_manifest ${bootstrap ? "super-admin|admin" : "admin"}: kube-vip's static pod, mounting that kubeconfig.
+kube_vip_manifest() {
+  local manifest=$KUBE_VIP_ADMIN
+${bootstrap ? '  [ "$1" = admin ] || manifest=$KUBE_VIP_SUPER_ADMIN\n' : ""}  printf '%s' "$manifest" | write_if_changed "$KUBE_VIP_MANIFEST" 0600 \\
+    || [ "$?" -eq 1 ] || die "could not write $KUBE_VIP_MANIFEST"
+}
+`,
+    };
+}
 
 /** Inputs of the init step. */
 export interface InitScriptInput {
@@ -456,23 +494,48 @@ export interface InitScriptInput {
     readonly nodeName: string;
     /** Whether ordinary pods may run on it (reconciled on later runs). */
     readonly schedulableControlPlane: boolean;
+    /** `host:port` of the API server; init refuses to run when something already answers there. */
+    readonly controlPlaneEndpoint: string;
+    /** kube-vip, when the program manages the endpoint's virtual IP. */
+    readonly kubeVip?: KubeVipSettings;
 }
 
+const ENDPOINT_GUARD = `
+# Refuses to create a cluster where one already answers. The first control plane in \`nodes\` runs kubeadm init; when
+# another node took its place (a control plane inserted before it), init on this fresh host would start a second
+# cluster behind the same endpoint.
+refuse_serving_endpoint() {
+  local code
+  code=$(curl -ksS -o /dev/null -w '%{http_code}' --max-time 5 "https://$ENDPOINT/version" 2>/dev/null) || true
+  if [ -n "$code" ] && [ "$code" != 000 ]; then
+    die "an API server already answers at $ENDPOINT (HTTP $code), but this host was never initialised: another control plane created this cluster. The first control plane in nodes runs kubeadm init, so move the node that did back to the front of nodes (new control planes go after it)"
+  fi
+}
+`;
+
 /**
- * init: `kubeadm init` from the staged config, only when `/etc/kubernetes/admin.conf` is absent. On later runs it
- * refuses cluster-wide settings that changed since init, and applies `schedulableControlPlane` to the taint.
+ * init: \`kubeadm init --upload-certs\` from the staged config, only when \`/etc/kubernetes/admin.conf\` is absent, and
+ * only when nothing answers at the endpoint yet. With kube-vip its static pod (on super-admin.conf) goes in first and
+ * is switched to admin.conf once init has finished. On later runs it refuses cluster-wide settings that changed since
+ * init, and applies \`schedulableControlPlane\` to the taint.
  */
 export function initScript(input: InitScriptInput): string {
+    const vip = kubeVipHelpers(input.kubeVip, true);
+    const switchToAdmin = input.kubeVip ? "\nkube_vip_manifest admin" : "";
     return kubeadmOnceScript({
         verb: "init",
         config: "kubeadm-init.yaml",
         configStep: "kubeadm-config",
         doneMarker: "/etc/kubernetes/admin.conf",
-        vars: { NODE: input.nodeName, SCHEDULABLE: String(input.schedulableControlPlane) },
+        vars: { NODE: input.nodeName, SCHEDULABLE: String(input.schedulableControlPlane), ENDPOINT: input.controlPlaneEndpoint, ...vip.vars },
         // Read-only checks first: nothing changes on a cluster that is refused.
-        whenDone: "refuse_cluster_drift\nrefuse_kube_proxy\nreconcile_control_plane_taint",
-        afterwards: "refuse_kube_proxy",
-        helpers: `${KUBE_PROXY_GUARD}${CLUSTER_DRIFT}`,
+        whenDone: `refuse_cluster_drift\nrefuse_kube_proxy${switchToAdmin}\nreconcile_control_plane_taint`,
+        before: `refuse_serving_endpoint${input.kubeVip ? "\nkube_vip_manifest super-admin" : ""}`,
+        // The control-plane certificates go into the kubeadm-certs Secret, encrypted with the config's certificateKey,
+        // for control planes that join later (kubeadm deletes them after two hours; joins upload them again).
+        flags: ["--upload-certs"],
+        afterwards: `refuse_kube_proxy${switchToAdmin}`,
+        helpers: `${KUBE_PROXY_GUARD}${CLUSTER_DRIFT}${CONTROL_PLANE_TAINT_SHELL}${ENDPOINT_GUARD}${vip.helpers}`,
         success: "control plane initialised without kube-proxy",
         skipped: "control plane already initialised",
     });
@@ -558,20 +621,76 @@ log "bootstrap token $token_id minted for $node (ttl $TTL)"
 `;
 }
 
-/** join: `kubeadm join` from the staged JoinConfiguration, only when `/etc/kubernetes/kubelet.conf` is absent. */
-export function joinScript(): string {
+/** Inputs of the join step. */
+export interface JoinScriptInput {
+    /** Joining as a control plane: its node name, taint policy and kube-vip. */
+    readonly controlPlane?: {
+        /** Kubernetes node name. */
+        readonly nodeName: string;
+        /** Whether ordinary pods may run on it (reconciled on later runs). */
+        readonly schedulable: boolean;
+        /** kube-vip, when the program manages the endpoint's virtual IP. */
+        readonly kubeVip?: KubeVipSettings;
+    };
+}
+
+/**
+ * join: \`kubeadm join\` from the staged JoinConfiguration, only when \`/etc/kubernetes/kubelet.conf\` is absent. A
+ * control plane joins with the JoinConfiguration's \`controlPlane\` section (the certificates the primary uploaded right
+ * before), kube-vip's static pod going in first on admin.conf, and follows \`schedulableControlPlane\` on later runs.
+ */
+export function joinScript(input: JoinScriptInput = {}): string {
+    const cp = input.controlPlane;
+    const vip = kubeVipHelpers(cp?.kubeVip, false);
+    const kubeVip = cp?.kubeVip ? "kube_vip_manifest admin" : "";
     return kubeadmOnceScript({
         verb: "join",
         config: "kubeadm-join.yaml",
         configStep: "join-config",
         doneMarker: "/etc/kubernetes/kubelet.conf",
-        success: "joined the cluster",
+        success: cp ? "joined the cluster as a control plane" : "joined the cluster",
         skipped: "already joined",
+        ...(cp
+            ? {
+                  vars: { NODE: cp.nodeName, SCHEDULABLE: String(cp.schedulable), ...vip.vars },
+                  ...(kubeVip ? { before: kubeVip } : {}),
+                  whenDone: [kubeVip, "reconcile_control_plane_taint"].filter(Boolean).join("\n"),
+                  helpers: `${CONTROL_PLANE_TAINT_SHELL}${vip.helpers}`,
+              }
+            : {}),
         // The join-token step ran before this attempt; if the attempt is retried after its TTL, the token is gone.
-        failureHint:
-            `; if it failed on the bootstrap token (tokens live ${JOIN_TOKEN_TTL}), mint a fresh one with ` +
-            "pulumi up --replace on this node's join-token resource",
+        failureHint: cp
+            ? `; if it failed on the bootstrap token (tokens live ${JOIN_TOKEN_TTL}) or the uploaded certificates ` +
+              "(kubeadm deletes them after 2 hours), upload and mint fresh ones with pulumi up --replace on this node's " +
+              "upload-certs and join-token resources"
+            : `; if it failed on the bootstrap token (tokens live ${JOIN_TOKEN_TTL}), mint a fresh one with ` +
+              "pulumi up --replace on this node's join-token resource",
     });
+}
+
+/**
+ * upload-certs (runs on the primary control plane right before another control plane joins): uploads the
+ * control-plane certificates again (\`kubeadm init phase upload-certs\`), because kubeadm deletes the uploaded ones
+ * two hours after init. The certificate key comes from the staged init config (written through secret stdin), never
+ * from a command line. stdin names the joining node; nothing happens when it is already a member.
+ */
+export function uploadCertsScript(): string {
+    return `${header("upload-certs", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml` })}${RUN_KUBEADM}
+node=""
+IFS= read -r node || true
+[ -n "$node" ] || die "stdin did not name the joining control plane"
+[ -f /etc/kubernetes/admin.conf ] || die "/etc/kubernetes/admin.conf is missing: this control plane is not initialised"
+member=$(kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$node" --ignore-not-found -o name) \\
+  || die "cannot ask the API server about node $node (kubectl failed above)"
+if [ -n "$member" ]; then
+  log "$node is already a member of the cluster; no certificates needed"
+  exit 0
+fi
+[ -f "$CONFIG" ] || die "$CONFIG is missing (was ~/${STAGING_DIR} removed?): re-create it with pulumi up --replace on this node's kubeadm-config resource"
+run_kubeadm upload-certs init phase upload-certs --upload-certs --skip-certificate-key-print --config "$CONFIG" \\
+  || die "kubeadm init phase upload-certs failed (full log: ${HOST_LOG_DIR}/upload-certs.log)"
+log "control-plane certificates uploaded for $node (kubeadm deletes them after 2 hours)"
+`;
 }
 
 /** Where the host records which Kubernetes node it currently is (written by membership, read by reset). */
@@ -598,10 +717,87 @@ fi
 `;
 }
 
+/** How long a node's drain may take before its removal stops (a PodDisruptionBudget can block it forever). */
+export const DRAIN_TIMEOUT = "5m";
+
+/** Inputs of the leave step. */
+export interface LeaveInput {
+    /** Kubernetes node name leaving the cluster. */
+    readonly nodeName: string;
+    /** A control plane also leaves etcd. */
+    readonly controlPlane: boolean;
+    /** Bound on `kubectl drain` (Go duration). */
+    readonly drainTimeout?: string;
+}
+
 /**
- * reset (the `delete` of the node's membership resource): `kubeadm reset -f` and removal of CNI config, each only
- * when there is something to remove, and only while the host still is this node. Runs only when the node leaves the
- * stack or the stack is destroyed.
+ * leave (the `delete` of the node's leave resource, run on the primary control plane, which has the admin kubeconfig
+ * the node itself lacks): drain the node (bounded), remove a control plane's etcd member, delete the Node. Runs before
+ * the node's reset (its membership resource), when the node leaves the stack or the stack is destroyed. Each step is
+ * skipped when already done, so a re-run after a failure finishes the job.
+ *
+ * The etcd member is removed here, before \`kubectl delete node\`: \`kubeadm reset\`'s remove-etcd-member phase reads
+ * this node's registration from its Node object, and with the Node gone it only warns ("failed to get corresponding
+ * node") and skips the removal (kubeadm cmd/kubeadm/app/util/config/cluster.go, GetNodeRegistration), leaving a dead
+ * member that costs etcd its quorum margin.
+ */
+export function leaveScript(input: LeaveInput): string {
+    const etcd = input.controlPlane
+        ? `
+# etcdctl inside a running etcd static pod on another control plane (kubeadm's images ship it); the member is named
+# after its node (kubeadm: etcd --name=<node>).
+etcdctl_on() {
+  kube -n kube-system exec "$1" -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
+    --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key "\${@:2}"
+}
+remove_etcd_member() {
+  local pods pod members id
+  pods=$(kube -n kube-system get pods -l component=etcd -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName}{"\\n"}{end}') \\
+    || die "cannot list the etcd pods (kubectl failed above)"
+  pod=$(awk -v node="$NODE" '$2 != node { print $1; exit }' <<<"$pods")
+  if [ -z "$pod" ]; then
+    log "no etcd member runs besides $NODE's: its etcd is the whole cluster's and goes with it"
+    return 0
+  fi
+  members=$(etcdctl_on "$pod" member list) || die "cannot list the etcd members through $pod (kubectl exec failed above)"
+  id=$(awk -F', ' -v node="$NODE" '$3 == node { print $1; exit }' <<<"$members")
+  if [ -z "$id" ]; then
+    log "$NODE has no etcd member"
+    return 0
+  fi
+  etcdctl_on "$pod" member remove "$id" >&2 || die "could not remove $NODE's etcd member $id through $pod"
+  log "removed $NODE's etcd member $id"
+}
+`
+        : "";
+    return `${header("leave", { NODE: input.nodeName, DRAIN_TIMEOUT: input.drainTimeout ?? DRAIN_TIMEOUT })}
+kube() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+${etcd}
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  log "this control plane has no /etc/kubernetes/admin.conf (the cluster is gone): nothing to drain or delete for $NODE"
+  exit 0
+fi
+member=$(kube get node "$NODE" --ignore-not-found -o name) || die "cannot ask the API server about node $NODE (kubectl failed above); fix the control plane and run pulumi again"
+if [ -n "$member" ]; then
+  kube drain "$NODE" --ignore-daemonsets --delete-emptydir-data --force --timeout="$DRAIN_TIMEOUT" >&2 \\
+    || die "draining $NODE did not finish within $DRAIN_TIMEOUT (a PodDisruptionBudget may block an eviction: kubectl get pdb -A); free it and run pulumi again"
+  log "drained $NODE"
+fi
+${input.controlPlane ? "remove_etcd_member\n" : ""}if [ -n "$member" ]; then
+  kube delete node "$NODE" --ignore-not-found >&2 || die "could not delete node $NODE (kubectl failed above)"
+  log "deleted node $NODE"
+fi
+`;
+}
+
+/**
+ * reset (the \`delete\` of the node's membership resource): \`kubeadm reset -f\`, then what it leaves behind (its own
+ * output says so: CNI configuration, iptables): CNI config, kube-vip's static pod, the iptables chains Cilium (CILIUM_*)
+ * and the kubelet (KUBE-*) created, Cilium's links and pinned BPF state (what \`cilium-dbg post-uninstall-cleanup\`
+ * removes: https://docs.cilium.io/en/stable/cmdref/cilium-dbg_post-uninstall-cleanup/). kube-proxy never ran, so
+ * there are no kube-proxy rules. Each step only when there is something to remove, and only while the host still is
+ * this node. Packages stay: the host can be initialised or joined again. Runs only when the node leaves the stack or
+ * the stack is destroyed.
  */
 export function resetScript(input?: MembershipInput): string {
     const owner = input
@@ -618,10 +814,35 @@ if command -v kubeadm >/dev/null 2>&1 && has_kubeadm_state; then
   kubeadm reset -f >&2 || die "kubeadm reset failed"
   log "kubeadm reset done"
 fi
+if [ -e ${KUBE_VIP_MANIFEST} ]; then
+  rm -f ${KUBE_VIP_MANIFEST}
+  log "removed kube-vip's static pod"
+fi
 if [ -d /etc/cni/net.d ] && [ -n "$(ls -A /etc/cni/net.d)" ]; then
   find /etc/cni/net.d -mindepth 1 -delete
   log "removed CNI configuration from /etc/cni/net.d"
 fi
+for family in iptables ip6tables; do
+  command -v "$family-save" >/dev/null 2>&1 || continue
+  rules=$("$family-save") || die "$family-save failed"
+  if grep -qE 'CILIUM_|KUBE-' <<<"$rules"; then
+    # iptables-restore replaces each table it is given: the chains left out of it, and the rules jumping to them, go.
+    grep -vE 'CILIUM_|KUBE-' <<<"$rules" | "$family-restore" || die "$family-restore failed"
+    log "removed the CILIUM_* and KUBE-* $family chains"
+  fi
+done
+for link in cilium_host cilium_net cilium_vxlan cilium_geneve; do
+  if ip link show "$link" >/dev/null 2>&1; then
+    ip link delete "$link"
+    log "removed link $link"
+  fi
+done
+for path in /sys/fs/bpf/cilium /sys/fs/bpf/tc/globals/cilium_* /run/cilium; do
+  if [ -e "$path" ]; then
+    rm -rf "$path"
+    log "removed $path"
+  fi
+done
 ${input ? `rm -f "$MEMBER_FILE"
 ` : ""}`;
 }
