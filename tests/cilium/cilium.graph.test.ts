@@ -58,12 +58,19 @@ test("the release uses the provider built from the admin kubeconfig", () => {
     assert.ok(graph.ancestors("cilium-release").has("cp1-kubeconfig"));
 });
 
-test("the release waits for kubeadm init, not for the workers (joins and install overlap)", () => {
+test("the release waits for kubeadm init, not for the workers' joins (joins and install overlap)", () => {
     const before = graph.ancestors("cilium-release");
     assert.ok(before.has("cp1-init"));
-    assert.equal([...before].some((n) => n.startsWith("worker")), false, [...before].join(", "));
+    assert.equal([...before].some((n) => /^worker\d-join/.test(n)), false, [...before].join(", "));
     const wave = (name: string): number | undefined => graph.planned.find((p) => p.resource.name === name)?.wave;
-    assert.equal(wave("cilium-release"), wave("worker1-join"), "release and joins run in the same wave");
+    assert.ok((wave("cilium-release") ?? Infinity) <= (wave("worker1-join") ?? -1), "the release does not come after the joins");
+});
+
+test("the release comes after every node's leave step, so destroy uninstalls Cilium before draining any node", () => {
+    for (const node of ["cp1", "worker1", "worker2"]) {
+        assert.ok(graph.ancestors("cilium-release").has(`${node}-leave`), node);
+        assert.ok(graph.deletionWave("cilium-release") < graph.deletionWave(`${node}-leave`), node);
+    }
 });
 
 test("the check runs on the control plane after the release, the CLI and every node's join", () => {

@@ -19,20 +19,36 @@ export interface Graph extends Evaluation {
     readonly planned: PlannedResource[];
     /** Names of every resource `name` waits for, directly or transitively. */
     ancestors(name: string): Set<string>;
+    /**
+     * When `pulumi destroy` (or dropping the resource from the program) deletes it: the engine deletes a resource only
+     * after everything that waits for it, so this is 0 for a resource nothing waits for, else 1 + the latest wave of
+     * its dependents (reverse topological order). Resources of the same wave are deleted in parallel.
+     */
+    deletionWave(name: string): number;
 }
 
 /** Evaluates `index.ts` with the dev stack's config plus overrides (un-namespaced keys) and secret overrides. */
-export async function evaluateDev(
+export function evaluateDev(
     overrides: Record<string, string> = {},
     secrets: Record<string, string> = {},
     outputs?: Parameters<typeof evaluateProgram>[0]["outputs"],
 ): Promise<Graph> {
-    const stack = readStackConfig(ROOT, "dev", { ...overrides, ...secrets });
+    return evaluateStack("dev", overrides, secrets, outputs);
+}
+
+/** Evaluates `index.ts` with a stack file's config (`Pulumi.<name>.yaml`) plus overrides and secret overrides. */
+export async function evaluateStack(
+    name: string,
+    overrides: Record<string, string> = {},
+    secrets: Record<string, string> = {},
+    outputs?: Parameters<typeof evaluateProgram>[0]["outputs"],
+): Promise<Graph> {
+    const stack = readStackConfig(ROOT, name, { ...overrides, ...secrets });
     const secretKeys = [...stack.secretKeys, ...Object.keys(secrets).map((k) => `${stack.project}:${k}`)];
     const evaluation = await evaluateProgram({
         program: path.join(ROOT, "index.ts"),
         project: stack.project,
-        stack: "dev",
+        stack: name,
         config: stack.values,
         secretKeys,
         outputs,
@@ -41,9 +57,26 @@ export async function evaluateDev(
     const byName = (name: string): RecordedResource[] => evaluation.resources.filter((r) => r.name === name);
     const urnToName = new Map(evaluation.resources.map((r) => [r.urn, r.name]));
     const waits = new Map(planned.map((p) => [p.resource.name, p.waitsFor.map((u) => urnToName.get(u) ?? u)]));
+    const dependents = new Map<string, string[]>();
+    for (const [name, deps] of waits) {
+        for (const dep of deps) {
+            dependents.set(dep, [...(dependents.get(dep) ?? []), name]);
+        }
+    }
+    const deletion = new Map<string, number>();
+    const deletionWave = (name: string): number => {
+        const known = deletion.get(name);
+        if (known !== undefined) {
+            return known;
+        }
+        const wave = Math.max(-1, ...(dependents.get(name) ?? []).map(deletionWave)) + 1;
+        deletion.set(name, wave);
+        return wave;
+    };
     return {
         ...evaluation,
         planned,
+        deletionWave,
         get(name: string): RecordedResource {
             const found = byName(name);
             assert.equal(found.length, 1, `expected exactly one resource named ${name}, found ${found.length}`);

@@ -102,7 +102,7 @@ describe("failure, then re-run", { concurrency: 2 }, () => {
             assert.match(failed.stderr, /<redacted-token>/);
             for (const output of [failed.stdout, failed.stderr]) assert.ok(!output.includes(CLUSTER.token), "token leaked");
             const kubeadm = (await host.calls()).filter((c) => c.tool === "kubeadm" && c.kind === "mut").map((c) => c.line);
-            assert.deepEqual(kubeadm, ["kubeadm init --config .homelab/kubeadm-init.yaml", "kubeadm reset -f"]);
+            assert.deepEqual(kubeadm, ["kubeadm init --config .homelab/kubeadm-init.yaml --upload-certs", "kubeadm reset -f"]);
             assert.equal(await host.exists("/etc/kubernetes/admin.conf"), false, "the rollback left admin.conf");
             assert.equal(await host.readCluster("endpoint"), undefined, "the rollback left the cluster");
 
@@ -111,7 +111,7 @@ describe("failure, then re-run", { concurrency: 2 }, () => {
             expectSuccess(await host.runStaged("init.sh"), "init re-run");
             assert.deepEqual(
                 (await host.calls()).filter((c) => c.tool === "kubeadm" && c.kind === "mut").map((c) => c.line),
-                ["kubeadm init --config .homelab/kubeadm-init.yaml"],
+                ["kubeadm init --config .homelab/kubeadm-init.yaml --upload-certs"],
             );
             assert.deepEqual(
                 diffSnapshots(await clean.snapshot(), await host.snapshot(), { presenceOnly: RANDOM_CONTENT, ignore: IGNORED }),

@@ -572,6 +572,7 @@ export const CLUSTER = {
     podSubnet: "10.244.0.0/16",
     serviceSubnet: "10.96.0.0/12",
     token: "abcdef.0123456789abcdef",
+    certificateKey: "0123456789abcdef".repeat(4),
 } as const;
 
 /** Cluster settings a stack config can change (the tests' `CLUSTER` values and a schedulable control plane by default). */
@@ -593,6 +594,7 @@ export function initConfigFor(nodeName = "cp1", token: string = CLUSTER.token, o
         schedulableControlPlane: true,
         ...overrides,
         token,
+        certificateKey: CLUSTER.certificateKey,
     });
 }
 
@@ -617,7 +619,11 @@ export function stageControlPlane(
         "preflight.sh": preflightScript({ role: "control-plane" }),
         "prepare.sh": prepareScript({ kubernetesVersion: CLUSTER.kubernetesVersion }),
         "kubeadm-init.yaml": initConfigFor(nodeName, token, overrides),
-        "init.sh": initScript({ nodeName, schedulableControlPlane: overrides.schedulableControlPlane ?? true }),
+        "init.sh": initScript({
+            nodeName,
+            schedulableControlPlane: overrides.schedulableControlPlane ?? true,
+            controlPlaneEndpoint: overrides.controlPlaneEndpoint ?? CLUSTER.controlPlaneEndpoint,
+        }),
         "credentials.sh": credentialsScript({ controlPlaneEndpoint: overrides.controlPlaneEndpoint ?? CLUSTER.controlPlaneEndpoint }),
         "ensure-token.sh": ensureTokenScript(),
     });

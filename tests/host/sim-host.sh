@@ -121,6 +121,12 @@ while IFS= read -r module; do
   [ -z "$module" ] || mkdir -p "/sys/module/$module"
 done <"$sim_dir/sys-module"
 
+# 6b. /sys/fs/bpf, where Cilium pins its maps: a private tmpfs, so a reset that removes pinned state touches nothing of
+#     the machine running the tests.
+if [ -d /sys/fs/bpf ]; then
+  mount -t tmpfs -o mode=0700 sim-bpffs /sys/fs/bpf
+fi
+
 # 7. cgroup v2 or (as far as `stat -f` can tell) v1.
 case $(cat "$sim_dir/cgroup") in
   v2) mount -t cgroup2 sim-cgroup2 /sys/fs/cgroup ;;

@@ -3,7 +3,7 @@
 #   AREA:PATH<TAB>TYPE MODE [sha256 of the content | -> symlink target]
 # AREA is the overlaid directory (/etc, /var/lib, ...: its upper layer, i.e. every file created, changed or deleted
 # since the host was built, deletions showing as "whiteout"), proc (/proc/meminfo and /proc/modules), /sys/module (a
-# directory per module the kernel has, on the host's own tmpfs), db (the stubs' state), cluster (a cluster shared with
+# directory per module the kernel has, on the host's own tmpfs), /sys/fs/bpf (pinned BPF state, a private tmpfs), db (the stubs' state), cluster (a cluster shared with
 # other simulated hosts), home, or tmp (the commands' $TMPDIR).
 set -euo pipefail
 export LC_ALL=C
@@ -34,6 +34,7 @@ tree() { # LABEL DIR
     printf 'proc:/%s\tfile 444 %s\n' "$file" "$(sha256sum </proc/$file | cut -c1-64)"
   done
   tree /sys/module: /sys/module
+  tree /sys/fs/bpf: /sys/fs/bpf
   tree db: "$SIM_STATE/db"
   case $SIM_CLUSTER in
     "$SIM_STATE"/*) ;;

@@ -14,6 +14,7 @@ const input: InitConfigInput = {
     serviceSubnet: "10.96.0.0/12",
     schedulableControlPlane: false,
     token: "abcdef.0123456789abcdef",
+    certificateKey: "0123456789abcdef".repeat(4),
 };
 
 type Doc = Record<string, unknown> & { kind: string; apiVersion: string };
@@ -133,4 +134,26 @@ test("startup taints (Istio's opt-in cni.istio.io/not-ready flow) keep kubeadm's
         renderJoinConfig({ nodeName: "w1", apiServerEndpoint: "192.0.2.10:6443", token: "abcdef.0123456789abcdef", caCertHash: "sha256:00", startupTaints: [taint] }),
     );
     assert.deepEqual((join.nodeRegistration as Record<string, unknown>).taints, [taint]);
+});
+
+test("init config: the certificate key the uploaded control-plane certificates are encrypted with", () => {
+    const init = docs(renderInitConfig(input)).find((d) => d.kind === "InitConfiguration");
+    assert.equal(init?.certificateKey, input.certificateKey);
+    assert.notEqual(renderInitConfig(input), renderInitConfig({ ...input, certificateKey: "f".repeat(64) }));
+});
+
+test("join config: a control plane joins with its certificate key, its own API endpoint and the control-plane taint", () => {
+    const base = { nodeName: "cp2", nodeIp: "192.0.2.20", apiServerEndpoint: "192.0.2.100:6443", token: input.token, caCertHash: `sha256:${"a".repeat(64)}` };
+    const [join] = docs(renderJoinConfig({ ...base, controlPlane: { certificateKey: input.certificateKey, advertiseAddress: "192.0.2.20", schedulable: false } }));
+    assert.deepEqual(join.controlPlane, {
+        localAPIEndpoint: { advertiseAddress: "192.0.2.20", bindPort: 6443 },
+        certificateKey: input.certificateKey,
+    });
+    // Absent taints: kubeadm's default, which for a control plane is node-role.kubernetes.io/control-plane:NoSchedule.
+    assert.equal((join.nodeRegistration as Record<string, unknown>).taints, undefined);
+    const [schedulable] = docs(renderJoinConfig({ ...base, controlPlane: { certificateKey: input.certificateKey, schedulable: true } }));
+    assert.deepEqual((schedulable.nodeRegistration as Record<string, unknown>).taints, [], "schedulable: the default taint is replaced by none");
+    assert.deepEqual(schedulable.controlPlane, { certificateKey: input.certificateKey }, "no node IP: kubeadm picks the advertise address");
+    const [worker] = docs(renderJoinConfig(base));
+    assert.equal(worker.controlPlane, undefined, "a worker has no controlPlane section");
 });

@@ -17,8 +17,8 @@ before(async () => {
 });
 
 const NODES = ["cp1", "worker1", "worker2"];
-const CP_STEPS = ["stage", "preflight-script", "preflight", "prepare-script", "prepare", "membership", "kubeadm-config", "init-script", "init", "credentials-script", "kubeconfig", "ca-cert-hash", "token-script"];
-const WORKER_STEPS = ["stage", "preflight-script", "preflight", "prepare-script", "prepare", "membership", "join-token", "join-config", "join-script", "join"];
+const CP_STEPS = ["stage", "preflight-script", "preflight", "prepare-script", "prepare", "membership", "leave", "kubeadm-config", "init-script", "init", "credentials-script", "kubeconfig", "ca-cert-hash", "token-script", "upload-certs-script"];
+const WORKER_STEPS = ["stage", "preflight-script", "preflight", "prepare-script", "prepare", "membership", "leave", "join-token", "join-config", "join-script", "join"];
 
 test("the program registers without errors", () => {
     assert.deepEqual(graph.programErrors, []);
@@ -103,8 +103,25 @@ test("only membership resources carry kubeadm reset, and they have no triggers",
         assert.equal(r.inputs.triggers, undefined, `${r.name} must never be replaced`);
         assert.doesNotMatch(String(r.inputs.create), /\.homelab\//, `${r.name} must not depend on a staged file`);
     }
-    for (const r of graph.resources.filter((x) => x.type === "command:remote:Command" && !x.name.endsWith("-membership"))) {
-        assert.doesNotMatch(typeof r.inputs.delete === "string" ? r.inputs.delete : "", /kubeadm|reset|\/etc/, `${r.name} must not delete cluster state`);
+    for (const r of graph.resources.filter((x) => x.type === "command:remote:Command" && !/-(membership|leave)$/.test(x.name))) {
+        assert.doesNotMatch(typeof r.inputs.delete === "string" ? r.inputs.delete : "", /kubeadm|kubectl|reset|\/etc/, `${r.name} must not delete cluster state`);
+    }
+});
+
+test("each node's leave step drains and deletes it from the control plane, and does nothing else", () => {
+    for (const node of NODES) {
+        const leave = graph.get(`${node}-leave`);
+        assert.equal(leave.parent, graph.get(node).urn);
+        assert.equal(leave.inputs.create, undefined, "nothing runs until the node leaves");
+        assert.equal(leave.inputs.triggers, undefined, "never replaced");
+        const script = String(leave.inputs.delete);
+        assert.match(script, new RegExp(`readonly NODE='${node}'`));
+        assert.ok(script.indexOf("kube drain") < script.indexOf("kube delete node"), "drain, then delete the Node");
+        assert.equal(/etcdctl/.test(script), node === "cp1", "only a control plane leaves etcd");
+        assert.doesNotMatch(script, /kubeadm reset/);
+        // Run where the admin kubeconfig is: the control plane.
+        assert.deepEqual(sanitize(leave.inputs.connection), sanitize(graph.get("cp1-init").inputs.connection));
+        assert.ok(graph.ancestors(`${node}-leave`).has(`${node}-membership`), "created after (so deleted before) the reset");
     }
 });
 

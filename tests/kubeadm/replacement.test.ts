@@ -1,6 +1,7 @@
 /**
  * A change to any config key must never replace a resource that carries a destructive delete: replacing it would run
- * the old resource's `delete` (kubeadm reset -f) on a live node. A remote Command is replaced exactly when its
+ * the old resource's `delete` on a live node (membership: kubeadm reset -f; leave: drain, etcd member removal and
+ * `kubectl delete node`). A remote Command is replaced exactly when its
  * `triggers` change (the SDK sets replaceOnChanges: ["triggers[*]"]); any other input change is an in-place update.
  */
 import { before, test } from "node:test";
@@ -29,6 +30,9 @@ const variants: Record<string, Record<string, string>> = {
     istioEnabled: { istioEnabled: "false" },
     istioCniTaint: { istioCniTaint: "true" },
     ciliumValues: { ciliumValues: "hubble: {relay: {enabled: true}}" },
+    kubeVipAddress: { kubeVipAddress: "192.0.2.100" },
+    kubeVipInterface: { kubeVipAddress: "192.0.2.100", kubeVipInterface: "eth1" },
+    kubeVipVersion: { kubeVipAddress: "192.0.2.100", kubeVipVersion: "v1.2.2" },
     nodes: {
         nodes: JSON.stringify([
             ...devNodes.slice(0, 2),
@@ -49,13 +53,16 @@ before(async () => {
 
 function destructive(plan: PlanDocument): string[] {
     return [...entries(plan).values()]
-        .filter((r) => typeof r.inputs.delete === "string" && /kubeadm reset/.test(r.inputs.delete))
+        .filter((r) => typeof r.inputs.delete === "string" && /kubeadm reset|kubectl/.test(r.inputs.delete))
         .map((r) => r.name)
         .sort();
 }
 
-test("the dev stack has one destructive resource per node, none with triggers", () => {
-    assert.deepEqual(destructive(base), ["cp1-membership", "worker1-membership", "worker2-membership"]);
+test("the dev stack has two destructive resources per node (leave, membership), none with triggers", () => {
+    assert.deepEqual(destructive(base), ["cp1-leave", "cp1-membership", "worker1-leave", "worker1-membership", "worker2-leave", "worker2-membership"]);
+    for (const name of destructive(base)) {
+        assert.equal(entries(base).get(name)?.inputs.triggers, undefined, name);
+    }
 });
 
 for (const key of Object.keys(variants)) {
@@ -72,6 +79,7 @@ for (const key of Object.keys(variants)) {
             assert.equal(next.inputs.triggers, undefined, `${name} must have no triggers`);
             assert.equal(next.inputs.delete, old.inputs.delete, `${name}: delete command changed`);
             assert.equal(next.inputs.create, old.inputs.create, `${name}: create command changed`);
+            // The leave runs on the primary: its connection may be updated in place (it has no create to re-run).
         }
     });
 }
@@ -85,7 +93,7 @@ test("a version change re-runs the host steps whose script or config changed (by
         .sort();
     assert.ok(retriggered.includes("cp1-prepare") && retriggered.includes("worker1-prepare"), retriggered.join(", "));
     assert.ok(retriggered.includes("cp1-init"), "the init config hash carries the version");
-    assert.equal(retriggered.some((n) => n.endsWith("-membership")), false);
+    assert.equal(retriggered.some((n) => /-(membership|leave)$/.test(n)), false);
 });
 
 test("a new SSH login re-uploads the staged files into the new home, and re-runs nothing destructive", () => {
@@ -95,7 +103,7 @@ test("a new SSH login re-uploads the staged files into the new home, and re-runs
         .filter((r) => JSON.stringify(r.inputs.triggers) !== JSON.stringify(before.get(r.name)?.inputs.triggers))
         .map((r) => r.name);
     assert.ok(retriggered.includes("cp1-init-script") && retriggered.includes("cp1-kubeadm-config"), retriggered.join(", "));
-    assert.equal(retriggered.some((n) => n.endsWith("-membership")), false);
+    assert.equal(retriggered.some((n) => /-(membership|leave)$/.test(n)), false);
 });
 
 test("adding a node changes no other resource's name", () => {

@@ -6,13 +6,17 @@ import {
     initScript,
     joinScript,
     kubernetesMinor,
+    leaveScript,
     membershipScript,
     preflightScript,
     prepareScript,
     resetScript,
+    uploadCertsScript,
 } from "../../components/kubeadm";
 import { contentHash } from "../../components/remote/script";
 import { shellcheck, shellcheckSkip } from "../helpers/shellcheck";
+
+const VIP = { address: "192.0.2.100", interface: "eth0", version: "v1.2.3" };
 
 /** Every script the program can generate, for the inputs that change its text. */
 const scripts: Record<string, string> = {
@@ -20,8 +24,14 @@ const scripts: Record<string, string> = {
     "preflight-worker": preflightScript({ role: "worker" }),
     "prepare-1.33": prepareScript({ kubernetesVersion: "1.33.10" }),
     "prepare-1.34": prepareScript({ kubernetesVersion: "1.34.1" }),
-    init: initScript({ nodeName: "cp1", schedulableControlPlane: false }),
-    "init-schedulable": initScript({ nodeName: "cp1", schedulableControlPlane: true }),
+    init: initScript({ nodeName: "cp1", schedulableControlPlane: false, controlPlaneEndpoint: "192.0.2.10:6443" }),
+    "init-schedulable": initScript({ nodeName: "cp1", schedulableControlPlane: true, controlPlaneEndpoint: "192.0.2.10:6443" }),
+    "init-kube-vip": initScript({ nodeName: "cp1", schedulableControlPlane: false, controlPlaneEndpoint: "192.0.2.100:6443", kubeVip: VIP }),
+    "join-control-plane": joinScript({ controlPlane: { nodeName: "cp2", schedulable: false } }),
+    "join-control-plane-kube-vip": joinScript({ controlPlane: { nodeName: "cp2", schedulable: true, kubeVip: VIP } }),
+    "upload-certs": uploadCertsScript(),
+    "leave-worker": leaveScript({ nodeName: "worker1", controlPlane: false }),
+    "leave-control-plane": leaveScript({ nodeName: "cp2", controlPlane: true }),
     credentials: credentialsScript({ controlPlaneEndpoint: "192.0.2.10:6443" }),
     "ensure-token": ensureTokenScript(),
     join: joinScript(),
@@ -67,9 +77,9 @@ test("apt installs never prompt and kubeadm never asks for confirmation", () => 
             resets++;
         }
     }
-    // The filters must have found the real invocations: two installs per prepare variant; init/join rollbacks + resets.
+    // The filters must have found the real invocations: two installs per prepare variant; a rollback per init/join variant (6) + 2 resets.
     assert.equal(installs, 4);
-    assert.equal(resets, 5);
+    assert.equal(resets, 8);
 });
 
 test("prepare installs from the per-minor repository of the configured version", () => {
