@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test, type TestContext } from "node:test";
-import { renderInitConfig, renderJoinConfig, type ClusterSettings } from "../../components/kubeadm/config";
+import { renderInitConfig, renderJoinConfig, type ClusterSettings, type KubeVipSettings } from "../../components/kubeadm/config";
 import { ciliumCheckScript, ciliumCliScript } from "../../components/cilium/scripts";
 import { meshCheckScript } from "../../components/istio/scripts";
 import type { IstioMode } from "../../components/cilium/values";
@@ -18,10 +18,12 @@ import {
     ensureTokenScript,
     initScript,
     joinScript,
+    leaveScript,
     membershipScript,
     preflightScript,
     prepareScript,
     resetScript,
+    uploadCertsScript,
 } from "../../components/kubeadm/scripts";
 import { runInline, runStaged, STAGING_DIR } from "../../components/remote/script";
 
@@ -577,8 +579,11 @@ export const CLUSTER = {
 
 /** Cluster settings a stack config can change (the tests' `CLUSTER` values and a schedulable control plane by default). */
 export type ClusterOverrides = Partial<
-    Pick<ClusterSettings, "clusterName" | "controlPlaneEndpoint" | "podSubnet" | "serviceSubnet" | "schedulableControlPlane">
+    Pick<ClusterSettings, "clusterName" | "controlPlaneEndpoint" | "podSubnet" | "serviceSubnet" | "schedulableControlPlane" | "kubeVip">
 >;
+
+/** The kube-vip settings the HA tests use (the address is the tests' endpoint host as far as the stubs care). */
+export const KUBE_VIP: KubeVipSettings = { address: "10.0.0.100", version: "v1.2.3" };
 
 /** The kubeadm-init.yaml the program writes for a control plane with these settings. */
 export function initConfigFor(nodeName = "cp1", token: string = CLUSTER.token, overrides: ClusterOverrides = {}): string {
@@ -623,7 +628,9 @@ export function stageControlPlane(
             nodeName,
             schedulableControlPlane: overrides.schedulableControlPlane ?? true,
             controlPlaneEndpoint: overrides.controlPlaneEndpoint ?? CLUSTER.controlPlaneEndpoint,
+            kubeVip: overrides.kubeVip,
         }),
+        "upload-certs.sh": uploadCertsScript(),
         "credentials.sh": credentialsScript({ controlPlaneEndpoint: overrides.controlPlaneEndpoint ?? CLUSTER.controlPlaneEndpoint }),
         "ensure-token.sh": ensureTokenScript(),
     });
@@ -631,17 +638,37 @@ export function stageControlPlane(
 
 /** Stages what the program uploads to a worker (`mode: "join"`). */
 export function stageWorker(host: SimHost, nodeName: string, caCertHash: string, token: string = CLUSTER.token): void {
+    stageJoin(host, nodeName, caCertHash, token);
+}
+
+/** Stages a joining node: a worker, or with `controlPlane` another control plane. */
+function stageJoin(host: SimHost, nodeName: string, caCertHash: string, token: string, controlPlane?: ControlPlaneJoinOptions): void {
+    const schedulable = controlPlane?.schedulable ?? true;
     host.stage({
-        "preflight.sh": preflightScript({ role: "worker" }),
+        "preflight.sh": preflightScript({ role: controlPlane ? "control-plane" : "worker" }),
         "prepare.sh": prepareScript({ kubernetesVersion: CLUSTER.kubernetesVersion }),
         "kubeadm-join.yaml": renderJoinConfig({
             nodeName,
             apiServerEndpoint: CLUSTER.controlPlaneEndpoint,
             token,
             caCertHash,
+            ...(controlPlane ? { controlPlane: { certificateKey: CLUSTER.certificateKey, schedulable } } : {}),
         }),
-        "join.sh": joinScript(),
+        "join.sh": joinScript(controlPlane ? { controlPlane: { nodeName, schedulable, kubeVip: controlPlane.kubeVip } } : {}),
     });
+}
+
+/** What another control plane's join needs: its taint policy and kube-vip, as the program renders them. */
+export interface ControlPlaneJoinOptions {
+    /** Default true, like the tests' primary. */
+    readonly schedulable?: boolean;
+    /** kube-vip, when the stack manages the endpoint's address. */
+    readonly kubeVip?: KubeVipSettings;
+}
+
+/** Stages what the program uploads to a control plane that joins (`mode: "join"`, `role: "control-plane"`). */
+export function stageControlPlaneJoin(host: SimHost, nodeName: string, caCertHash: string, options: ControlPlaneJoinOptions = {}): void {
+    stageJoin(host, nodeName, caCertHash, CLUSTER.token, options);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -663,6 +690,11 @@ export function runMembership(host: SimHost, nodeName: string): Promise<RunResul
 /** Runs the reset (the `delete` of the node's membership resource) the way the program does. */
 export function runReset(host: SimHost, nodeName: string): Promise<RunResult> {
     return host.runInline(resetScript({ nodeName }), "HOMELAB_RESET");
+}
+
+/** Runs the leave step (the `delete` of the node's leave resource) on the primary control plane, as the program does. */
+export function runLeave(primary: SimHost, nodeName: string, controlPlane: boolean): Promise<RunResult> {
+    return primary.runInline(leaveScript({ nodeName, controlPlane }), "HOMELAB_LEAVE");
 }
 
 /** Stages, then runs preflight, prepare, membership and init on a fresh host, in the program's order. */
@@ -704,6 +736,90 @@ export async function bootWorker(controlPlane: SimHost, worker: SimHost, nodeNam
         `ensure-token.sh for ${nodeName}`,
     );
     expectSuccess(await worker.runStaged("join.sh"), `${nodeName}: join.sh`);
+}
+
+/**
+ * Takes a fresh control plane through the program's join steps: stage, preflight, prepare and membership (on the node),
+ * upload-certs and ensure-token (on the primary), join (on the node).
+ */
+export async function bootControlPlaneJoin(primary: SimHost, host: SimHost, nodeName: string, options: ControlPlaneJoinOptions = {}): Promise<void> {
+    stageControlPlaneJoin(host, nodeName, await readCaCertHash(primary), options);
+    const preflight = expectSuccess(await host.runStaged("preflight.sh"), `${nodeName}: preflight.sh`);
+    expectSuccess(await host.runStaged("prepare.sh"), `${nodeName}: prepare.sh`);
+    expectSuccess(await runMembership(host, nodeName), `${nodeName}: membership`);
+    expectSuccess(await primary.runStaged("upload-certs.sh", [], { stdin: `${nodeName}\n` }), `upload-certs.sh for ${nodeName}`);
+    expectSuccess(
+        await primary.runStaged("ensure-token.sh", [], { stdin: ensureTokenInput(nodeName, machineIdFrom(preflight.stdout)) }),
+        `ensure-token.sh for ${nodeName}`,
+    );
+    expectSuccess(await host.runStaged("join.sh"), `${nodeName}: join.sh`);
+}
+
+/** The iptables rules of a node Cilium ran on (filter and nat, as iptables-save prints them), plus one rule of the host's own. */
+export const CILIUM_IPTABLES = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":CILIUM_FORWARD - [0:0]",
+    ":CILIUM_INPUT - [0:0]",
+    ":CILIUM_OUTPUT - [0:0]",
+    ":KUBE-FIREWALL - [0:0]",
+    ":KUBE-KUBELET-CANARY - [0:0]",
+    '-A INPUT -m comment --comment "cilium-feeder: CILIUM_INPUT" -j CILIUM_INPUT',
+    "-A INPUT -j KUBE-FIREWALL",
+    "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    '-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD',
+    '-A OUTPUT -m comment --comment "cilium-feeder: CILIUM_OUTPUT" -j CILIUM_OUTPUT',
+    '-A CILIUM_FORWARD -o cilium_host -m comment --comment "cilium: any->cluster on cilium_host forward accept" -j ACCEPT',
+    '-A CILIUM_INPUT -m mark --mark 0x200/0xf00 -m comment --comment "cilium: ACCEPT for proxy traffic" -j ACCEPT',
+    '-A CILIUM_OUTPUT -m mark --mark 0xa00/0xfffffeff -m comment --comment "cilium: ACCEPT for proxy return traffic" -j ACCEPT',
+    '-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -j DROP',
+    "COMMIT",
+    "*nat",
+    ":PREROUTING ACCEPT [0:0]",
+    ":INPUT ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":POSTROUTING ACCEPT [0:0]",
+    ":CILIUM_POST_nat - [0:0]",
+    '-A POSTROUTING -m comment --comment "cilium-feeder: CILIUM_POST_nat" -j CILIUM_POST_nat',
+    '-A CILIUM_POST_nat -s 10.244.1.0/24 ! -d 10.244.0.0/16 ! -o cilium_+ -m comment --comment "cilium masquerade non-cluster" -j MASQUERADE',
+    "COMMIT",
+    "",
+].join("\n");
+
+/** The same rules once Cilium's and the kubelet's chains are gone: the host's own rule stays. */
+export const HOST_IPTABLES = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    "COMMIT",
+    "*nat",
+    ":PREROUTING ACCEPT [0:0]",
+    ":INPUT ACCEPT [0:0]",
+    ":OUTPUT ACCEPT [0:0]",
+    ":POSTROUTING ACCEPT [0:0]",
+    "COMMIT",
+    "",
+].join("\n");
+
+/**
+ * Leaves on a host what a running Cilium agent leaves there: its iptables chains (IPv4 and IPv6), the cilium_host,
+ * cilium_net and cilium_vxlan links, pinned maps under /sys/fs/bpf (tc/globals and cilium/) and /run/cilium state.
+ */
+export async function writeCiliumDatapath(host: SimHost): Promise<void> {
+    await host.writeState("iptables/v4", CILIUM_IPTABLES);
+    await host.writeState("iptables/v6", CILIUM_IPTABLES.replace(/10\.244\.\S+ /g, "fd00::/104 "));
+    for (const link of ["cilium_host", "cilium_net", "cilium_vxlan"]) {
+        await host.writeState(`links/${link}`, "");
+    }
+    await host.check(
+        "mkdir -p /sys/fs/bpf/tc/globals /sys/fs/bpf/cilium/devices /run/cilium/state && " +
+            "touch /sys/fs/bpf/tc/globals/cilium_lxc /sys/fs/bpf/tc/globals/cilium_ipcache /sys/fs/bpf/tc/globals/other_tool_map " +
+            "/sys/fs/bpf/cilium/devices/cilium_host /run/cilium/state/bpf_features.h",
+    );
 }
 
 /**

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import type { PlanDocument, PlanEntry } from "../../tools/plan/plan";
 import { ROOT } from "../helpers/graph";
 import { entries, mapLimit, planJson } from "../helpers/plan-cli";
+import { transition } from "../helpers/transition";
 
 type Node = Record<string, unknown> & { name: string };
 const haNodes = YAML.parse(
@@ -28,6 +29,7 @@ const variants = {
     controlPlaneAdded: [...haNodes.slice(0, 3), cp4, ...haNodes.slice(3)],
     controlPlaneRemoved: without("cp3"),
     primaryInserted: [cp0, ...haNodes],
+    primaryRemoved: without("cp1"),
 };
 type Variant = keyof typeof variants;
 
@@ -42,35 +44,17 @@ before(async () => {
     names.forEach((key, i) => (plans[key] = results[i + 1]));
 });
 
-interface Diff {
-    readonly added: string[];
-    readonly removed: string[];
-    readonly changed: string[];
-}
-function diff(before: PlanDocument, after: PlanDocument): Diff {
-    const a = entries(before);
-    const b = entries(after);
-    return {
-        added: [...b.keys()].filter((n) => !a.has(n)).sort(),
-        removed: [...a.keys()].filter((n) => !b.has(n)).sort(),
-        changed: [...b.keys()].filter((n) => a.has(n) && JSON.stringify(a.get(n)?.inputs) !== JSON.stringify(b.get(n)?.inputs)).sort(),
-    };
+/** Logical names of `transition` identities (`parent::type::name`). */
+const names = (ids: readonly string[]): string[] => ids.map((id) => id.slice(id.lastIndexOf("::") + 2)).sort();
+
+/** What a plan change adds, removes (by logical name) and updates in place. */
+function diff(before: PlanDocument, after: PlanDocument): { added: string[]; removed: string[]; changed: string[] } {
+    const t = transition(before, after);
+    return { added: names(t.created), removed: names(t.deleted), changed: t.changed };
 }
 
 /** Names `name` waits for in a plan, transitively. */
-function ancestors(plan: PlanDocument, name: string): Set<string> {
-    const byName = entries(plan);
-    const seen = new Set<string>();
-    const stack = [...(byName.get(name)?.waitsFor ?? [])];
-    while (stack.length > 0) {
-        const next = stack.pop() as string;
-        if (!seen.has(next)) {
-            seen.add(next);
-            stack.push(...(byName.get(next)?.waitsFor ?? []));
-        }
-    }
-    return seen;
-}
+const ancestors = (plan: PlanDocument, name: string): Set<string> => transition(plan, plan).ancestors(name);
 
 /** Removed resources that run a command when deleted. */
 function deletes(plan: PlanDocument, removed: readonly string[]): PlanEntry[] {
@@ -156,4 +140,24 @@ test("a control plane inserted before the primary is planned as a new init, whic
     const init = String(((entries(plans.primaryInserted).get("cp0-init-script") as PlanEntry).inputs.source as { text: string }).text);
     assert.match(init, /refuse_serving_endpoint\nkube_vip_manifest super-admin/, "the endpoint probe runs before anything is written");
     assert.match(init, /move the node that did back to the front of nodes/);
+});
+
+test("the primary removed while others remain: cp2 becomes the primary; only cp1 leaves and is reset", () => {
+    const { added, removed } = diff(base, plans.primaryRemoved);
+    assert.ok(added.includes("cp2-init") && removed.includes("cp2-join"), "cp2's init step runs (and finds it joined)");
+    assert.deepEqual(deletes(base, removed).map((r) => r.name).sort(), ["cp1-leave", "cp1-membership", "cp1-stage"]);
+    const before = entries(base);
+    const after = entries(plans.primaryRemoved);
+    for (const node of ["cp2", "cp3", "worker1", "worker2"]) {
+        for (const step of ["membership", "leave"]) {
+            const old = before.get(`${node}-${step}`) as PlanEntry;
+            const next = after.get(`${node}-${step}`) as PlanEntry;
+            assert.ok(next, `${node}-${step} keeps its name`);
+            assert.equal(next.inputs.triggers, undefined);
+            assert.equal(next.inputs.delete, old.inputs.delete, `${node}-${step}: same delete`);
+            assert.equal(next.inputs.create, old.inputs.create, `${node}-${step}: same create`);
+        }
+    }
+    // The leave steps now run on cp2, the new primary (an in-place update of a resource with nothing to create).
+    assert.deepEqual((after.get("worker1-leave") as PlanEntry).inputs.connection, (after.get("cp2-init") as PlanEntry).inputs.connection);
 });
