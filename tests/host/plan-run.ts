@@ -188,6 +188,11 @@ export class PlanRun {
         let run: StepRun;
         switch (step.type) {
             case "command:remote:Command": {
+                if (typeof inputs.create !== "string") {
+                    // Only a delete (a node's leave step): nothing runs until the resource is deleted.
+                    run = done(0);
+                    break;
+                }
                 const host = this.hostOf(step);
                 const stdin = typeof inputs.stdin === "string" ? this.resolve(inputs.stdin) : undefined;
                 await host.clearCalls();

@@ -12,7 +12,8 @@ import * as path from "node:path";
 import type { PlanDocument, PlanEntry } from "../../tools/plan/plan";
 import { ROOT } from "../helpers/graph";
 import { entries, mapLimit, planJson } from "../helpers/plan-cli";
-import { transition } from "../helpers/transition";
+import { ancestors } from "../helpers/transition";
+import { diffPlans } from "../../tools/plan/diff";
 
 type Node = Record<string, unknown> & { name: string };
 const haNodes = YAML.parse(
@@ -44,17 +45,16 @@ before(async () => {
     names.forEach((key, i) => (plans[key] = results[i + 1]));
 });
 
-/** Logical names of `transition` identities (`parent::type::name`). */
-const names = (ids: readonly string[]): string[] => ids.map((id) => id.slice(id.lastIndexOf("::") + 2)).sort();
-
-/** What a plan change adds, removes (by logical name) and updates in place. */
-function diff(before: PlanDocument, after: PlanDocument): { added: string[]; removed: string[]; changed: string[] } {
-    const t = transition(before, after);
-    return { added: names(t.created), removed: names(t.deleted), changed: t.changed };
+/** What a plan change adds, removes (by logical name) and updates in place, and the destructive deletes it runs. */
+function diff(before: PlanDocument, after: PlanDocument): { added: string[]; removed: string[]; changed: string[]; hazards: string[] } {
+    const d = diffPlans(before, after);
+    return {
+        added: d.added.map((a) => a.entry.name).sort(),
+        removed: d.removed.map((r) => r.entry.name).sort(),
+        changed: d.changed.map((c) => c.name).sort(),
+        hazards: d.hazards.map((h) => `${h.action} ${h.name}`).sort(),
+    };
 }
-
-/** Names `name` waits for in a plan, transitively. */
-const ancestors = (plan: PlanDocument, name: string): Set<string> => transition(plan, plan).ancestors(name);
 
 /** Removed resources that run a command when deleted. */
 function deletes(plan: PlanDocument, removed: readonly string[]): PlanEntry[] {
@@ -70,8 +70,9 @@ test("the HA stack plans without errors", () => {
 });
 
 test("a worker added months later: only its resources are added; the rest is untouched but the Cilium check", () => {
-    const { added, removed, changed } = diff(base, plans.workerAdded);
+    const { added, removed, changed, hazards } = diff(base, plans.workerAdded);
     assert.deepEqual(removed, []);
+    assert.deepEqual(hazards, [], "nothing destructive runs");
     assert.ok(added.length > 0 && added.every((n) => n === "worker3" || n.startsWith("worker3-")), added.join(", "));
     assert.deepEqual(changed, ["cilium-check"], "only the check re-runs, to verify Cilium on the new node too");
 });
@@ -92,8 +93,9 @@ test("a worker added months later joins with a token minted right before its joi
 });
 
 test("a worker removed: only its resources go; leave (drain, Node) runs before membership (reset)", () => {
-    const { added, removed, changed } = diff(base, plans.workerRemoved);
+    const { added, removed, changed, hazards } = diff(base, plans.workerRemoved);
     assert.deepEqual(added, []);
+    assert.deepEqual(hazards, ["remove worker2-leave", "remove worker2-membership"], "only the removed node's own deletes are destructive");
     assert.ok(removed.every((n) => n === "worker2" || n.startsWith("worker2-")), removed.join(", "));
     assert.deepEqual(changed, ["cilium-check"]);
     const withDelete = deletes(base, removed);
@@ -107,8 +109,9 @@ test("a worker removed: only its resources go; leave (drain, Node) runs before m
 });
 
 test("a control plane added: only its resources, joining after the last control plane", () => {
-    const { added, removed, changed } = diff(base, plans.controlPlaneAdded);
+    const { added, removed, changed, hazards } = diff(base, plans.controlPlaneAdded);
     assert.deepEqual(removed, []);
+    assert.deepEqual(hazards, []);
     assert.ok(added.every((n) => n === "cp4" || n.startsWith("cp4-")), added.join(", "));
     assert.ok(added.includes("cp4-upload-certs"));
     assert.deepEqual(changed, ["cilium-check"]);
@@ -117,8 +120,9 @@ test("a control plane added: only its resources, joining after the last control 
 });
 
 test("a control plane removed: its leave removes the etcd member and the Node before its reset", () => {
-    const { added, removed, changed } = diff(base, plans.controlPlaneRemoved);
+    const { added, removed, changed, hazards } = diff(base, plans.controlPlaneRemoved);
     assert.deepEqual(added, []);
+    assert.deepEqual(hazards, ["remove cp3-leave", "remove cp3-membership"]);
     assert.ok(removed.every((n) => n === "cp3" || n.startsWith("cp3-")), removed.join(", "));
     assert.deepEqual(changed, ["cilium-check"]);
     assert.deepEqual(deletes(base, removed).map((r) => r.name).sort(), ["cp3-leave", "cp3-membership", "cp3-stage"]);
@@ -131,19 +135,22 @@ test("a control plane removed: its leave removes the etcd member and the Node be
 });
 
 test("a control plane inserted before the primary is planned as a new init, which its script refuses on a live cluster", () => {
-    const { added, changed } = diff(base, plans.primaryInserted);
+    const { added, changed, hazards } = diff(base, plans.primaryInserted);
+    assert.equal(hazards.some((h) => h.startsWith("replace ")), false, "nothing destructive is replaced");
     assert.ok(added.includes("cp0-init") && added.includes("cp1-join"), "cp0 would run kubeadm init; cp1 becomes a joiner");
-    // Nothing destructive changes for cp1: its membership and leave keep their inputs.
-    for (const name of ["cp1-membership", "cp1-leave"]) {
-        assert.equal(changed.includes(name), false, name);
-    }
+    // Nothing destructive changes for cp1: its membership keeps its inputs; its leave would now run on cp0 (the
+    // connection, an in-place update of a resource with nothing to create), its delete script unchanged.
+    assert.equal(changed.includes("cp1-membership"), false);
+    const leave = diffPlans(base, plans.primaryInserted).changed.find((c) => c.name === "cp1-leave");
+    assert.deepEqual(leave && { replace: leave.replace, keys: leave.inputs.map((i) => i.key) }, { replace: false, keys: ["connection"] });
     const init = String(((entries(plans.primaryInserted).get("cp0-init-script") as PlanEntry).inputs.source as { text: string }).text);
     assert.match(init, /refuse_serving_endpoint\nkube_vip_manifest super-admin/, "the endpoint probe runs before anything is written");
     assert.match(init, /move the node that did back to the front of nodes/);
 });
 
 test("the primary removed while others remain: cp2 becomes the primary; only cp1 leaves and is reset", () => {
-    const { added, removed } = diff(base, plans.primaryRemoved);
+    const { added, removed, hazards } = diff(base, plans.primaryRemoved);
+    assert.deepEqual(hazards, ["remove cp1-leave", "remove cp1-membership"], "only cp1 is drained and reset");
     assert.ok(added.includes("cp2-init") && removed.includes("cp2-join"), "cp2's init step runs (and finds it joined)");
     assert.deepEqual(deletes(base, removed).map((r) => r.name).sort(), ["cp1-leave", "cp1-membership", "cp1-stage"]);
     const before = entries(base);

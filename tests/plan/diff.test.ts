@@ -4,6 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { destructiveDelete, diffPlans, isEmptyDiff, replaceRule } from "../../tools/plan/diff";
+import { leaveScript } from "../../components/kubeadm/scripts";
+import { runInline } from "../../components/remote/script";
 import type { PlanDocument, PlanEntry } from "../../tools/plan/plan";
 
 function entry(name: string, type: string, inputs: Record<string, unknown>, extra: Partial<PlanEntry> = {}): PlanEntry {
@@ -149,8 +151,10 @@ test("a dependency change alone runs no operation", () => {
     assert.equal(isEmptyDiff(diff), true);
 });
 
-test("destructiveDelete recognises kubeadm reset and Helm releases only", () => {
+test("destructiveDelete recognises kubeadm reset, a node's leave step and Helm releases only", () => {
     assert.match(destructiveDelete(membership()) ?? "", /kubeadm reset/);
+    const leave = entry("w1-leave", CMD, { delete: runInline(leaveScript({ nodeName: "w1", controlPlane: false }), "HOMELAB_LEAVE") });
+    assert.match(destructiveDelete(leave) ?? "", /drains the node and removes it from the cluster/);
     assert.equal(destructiveDelete(entry("stage", CMD, { create: "mkdir -p .homelab", delete: "rm -rf .homelab" })), undefined);
     assert.equal(destructiveDelete(entry("s", COPY, { remotePath: "x" })), undefined);
 });

@@ -157,6 +157,9 @@ export function destructiveDelete(entry: PlanEntry): string | undefined {
     if (entry.type.startsWith("command:") && typeof del === "string" && /\bkubeadm\s+reset\b/.test(del)) {
         return "its delete runs `kubeadm reset` and wipes the node";
     }
+    if (entry.type.startsWith("command:") && typeof del === "string" && /\bdrain\b[\s\S]*\bdelete node\b/.test(del)) {
+        return "its delete drains the node and removes it from the cluster (Node object; a control plane's etcd member)";
+    }
     if (entry.type === "kubernetes:helm.sh/v3:Release") {
         return `its delete uninstalls Helm release ${String(entry.inputs.namespace)}/${String(entry.inputs.name)}`;
     }

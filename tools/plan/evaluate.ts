@@ -63,8 +63,11 @@ export function placeholderOutputs(type: string, name: string, inputs: Record<st
     const length = typeof inputs.length === "number" ? inputs.length : 16;
     switch (type) {
         case "random:index/randomString:RandomString":
-        case "random:index/randomPassword:RandomPassword":
-            return { result: "x".repeat(length) };
+        case "random:index/randomPassword:RandomPassword": {
+            // A character the resource's own character set allows (a hex-only key is still hex).
+            const char = inputs.lower !== false ? "x" : inputs.upper !== false ? "X" : inputs.numeric !== false ? "0" : "!";
+            return { result: char.repeat(length) };
+        }
         case "command:remote:Command":
         case "command:local:Command":
             return { stdout: `[stdout of ${name}]`, stderr: "" };
