@@ -94,7 +94,7 @@ test("--format mermaid --detail components: one box per component or top-level r
     const chart = parseFlowchart(run.stdout);
     const labels = [...chart.nodes.values()];
     assert.equal(chart.subgraphs.size, 0);
-    assert.ok(labels.includes("cp1 · KubeadmNode<br/>waves 1–7, 13 resources"), labels.join("\n"));
+    assert.ok(labels.includes("cp1 · KubeadmNode<br/>waves 1–7, 15 resources"), labels.join("\n"));
     const idOf = (prefix: string): string => [...chart.nodes].find(([, l]) => l.startsWith(`${prefix} · `))?.[0] as string;
     const edges = chart.edges.map(([a, b]) => `${a}>${b}`);
     assert.ok(edges.includes(`${idOf("cp1")}>${idOf("cluster")}`));

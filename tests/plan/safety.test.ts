@@ -44,6 +44,14 @@ const variants: Record<string, Variant> = {
         scope: /^(cp1|worker\d|cilium)-/,
         expect: ["cp1-init:replace", "worker1-join:replace", "cilium-release:update"],
     },
+    kubeVip: {
+        keys: ["kubeVipAddress", "kubeVipInterface", "kubeVipVersion"],
+        args: set("kubeVipAddress=192.0.2.100", "kubeVipInterface=eth1", "kubeVipVersion=v1.2.2"),
+        // The endpoint becomes the address (which init's drift check then refuses on a live cluster): the init and
+        // join configs, kube-vip in init.sh, and Cilium's k8sServiceHost.
+        scope: /^(cp1|worker\d|cilium)-/,
+        expect: ["cp1-init-script:update", "cp1-init:replace", "worker1-join:replace", "cilium-release:update"],
+    },
     schedulableControlPlane: { keys: ["schedulableControlPlane"], args: set("schedulableControlPlane=true"), scope: /^cp1-/, expect: ["cp1-init-script:update", "cp1-init:replace"] },
     sshUser: { keys: ["sshUser"], args: set("sshUser=admin"), scope: /^(cp1|worker\d|cilium|istio)-/, expect: ["cp1-prepare-script:replace", "cp1-membership:update", "worker2-membership:update"] },
     sshPrivateKey: {
