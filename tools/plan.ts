@@ -78,10 +78,7 @@ async function main(): Promise<number> {
         return 2;
     }
     const plan = await buildPlan({ projectDir: path.resolve(__dirname, ".."), stack: args.stack, overrides: args.overrides, secretOverrides: args.secretOverrides });
-    // Wait until the output is handed over: process.exit does not flush a pipe, and a large plan (the HA stack's JSON
-    // is over 64 KiB) would be cut off.
-    const text = render(plan, args);
-    await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+    process.stdout.write(render(plan, args));
     return plan.errors.length > 0 ? 1 : 0;
 }
 

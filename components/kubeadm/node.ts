@@ -9,10 +9,11 @@
  * `leave` has only a `delete`: run on the primary control plane (which has the admin kubeconfig), it drains the node,
  * removes a control plane's etcd member and deletes the Node, before `membership`'s delete resets the host.
  *
- * `membership` carries the only destructive command, `kubeadm reset -f` as its `delete`. Its inputs are the
- * connection and fixed strings, and it has no `triggers`, so no change of version, kubeadm config or script can ever
- * replace it (a replacement would run the old resource's delete and wipe a live node). Pulumi runs that delete only
- * when the node leaves the stack or the stack is destroyed, after the steps that depend on it are gone.
+ * `membership` and `leave` carry the only destructive commands: `kubeadm reset -f` (and cleanup) and drain/etcd/Node
+ * removal, as their `delete`s. Their inputs are a connection and fixed strings, and they have no `triggers`, so no
+ * change of version, kubeadm config or script can ever replace them (a replacement would run the old resource's
+ * delete against a live node). Pulumi runs those deletes only when the node leaves the stack or the stack is
+ * destroyed, after the steps that depend on them are gone.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
