@@ -9,9 +9,11 @@
  *      credentials.
  *   4. The other control planes, one at a time: certificates uploaded again, a fresh token, `kubeadm join --control-plane`.
  *   5. The workers, in parallel: preflight and prepare right away, then a fresh token and `kubeadm join`.
- *   6. A Kubernetes provider from the admin kubeconfig.
- *   7. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
- *   8. Istio with istio-cni chained after Cilium, its namespaces meshed, smoke-tested.
+ *   6. Day 2 on the running cluster: etcd snapshots, and the upgrade chain that moves every node to kubernetesVersion in
+ *      kubeadm's order (a no-op when they already run it).
+ *   7. A Kubernetes provider from the admin kubeconfig.
+ *   8. Cilium as kube-proxy replacement (Helm), verified on every node once all have joined.
+ *   9. Istio with istio-cni chained after Cilium, its namespaces meshed, smoke-tested.
  *
  * `pulumi destroy` (and a node dropped from `nodes`) runs it backwards: Istio, Cilium, then each node's leave (drain,
  * etcd member, Node object, from the primary) and reset — workers first, then the control planes last-to-first.
@@ -22,9 +24,11 @@ import * as random from "@pulumi/random";
 import { loadStackConfig } from "./components/config/stack";
 import { Cilium } from "./components/cilium";
 import { Istio, ISTIO_CNI_TAINT } from "./components/istio";
-import { KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
+import { ClusterUpgrade, KubeadmNode, type ClusterSettings, type HostIdentity } from "./components/kubeadm";
+import { EtcdSnapshots } from "./components/etcd";
 import { connectionFor, sshTarget } from "./components/remote";
-import { nodeAddress } from "./components/config";
+import type { HostRef } from "./components/remote/stage";
+import { nodeAddress, type NodeConfig } from "./components/config";
 
 // 1. Config.
 const { cluster: config, sshPrivateKey } = loadStackConfig();
@@ -124,7 +128,34 @@ for (const node of config.nodes.filter((n) => n.role === "worker")) {
 }
 const allNodes = [...controlPlanes, ...workers];
 
-// 6. The Kubernetes provider for everything installed into the cluster.
+// 6. Day 2: etcd snapshots (on demand, before upgrades, optionally on a timer) and the upgrade chain: the primary,
+// the other control planes one at a time, then the workers in batches.
+const hostOf = (node: NodeConfig, member: KubeadmNode): HostRef => ({
+    nodeName: node.name,
+    connection: connectionFor(node, auth),
+    sshTarget: sshTarget(node),
+    ready: member.ready,
+});
+const primary = hostOf(first, controlPlane);
+const etcdSnapshots = new EtcdSnapshots("etcd-snapshot", {
+    controlPlane: primary,
+    dir: config.operations.etcdSnapshotDir,
+    retain: config.operations.etcdSnapshotRetain,
+    schedule: config.operations.etcdSnapshotSchedule,
+});
+const workerConfigs = config.nodes.filter((n) => n.role === "worker");
+const upgrade = new ClusterUpgrade("upgrade", {
+    kubernetesVersion: config.kubernetesVersion,
+    nodes: {
+        primary,
+        otherControlPlanes: otherControlPlaneConfigs.map((node, i) => hostOf(node, otherControlPlanes[i])),
+        workers: workerConfigs.map((node, i) => hostOf(node, workers[i])),
+    },
+    workerBatch: config.operations.upgradeWorkerBatch,
+    after: [etcdSnapshots.installed],
+});
+
+// 7. The Kubernetes provider for everything installed into the cluster.
 export const kubeconfig = pulumi.secret(controlPlane.kubeconfig ?? pulumi.output(""));
 const provider = new kubernetes.Provider(
     "cluster",
@@ -132,7 +163,7 @@ const provider = new kubernetes.Provider(
     { dependsOn: [controlPlane.ready] },
 );
 
-// 7. Cilium: installed as soon as the API server is up, verified once every node has joined; uninstalled before any
+// 8. Cilium: installed as soon as the API server is up, verified once every node has joined; uninstalled before any
 // node leaves.
 const cilium = new Cilium(
     "cilium",
@@ -146,7 +177,7 @@ const cilium = new Cilium(
     },
 );
 
-// 8. Istio, once Cilium is ready on every node (istio-cni waits for Cilium's conflist).
+// 9. Istio, once Cilium is ready on every node (istio-cni waits for Cilium's conflist).
 const istio = config.istio
     ? new Istio("istio", {
           config: config.istio,
@@ -165,5 +196,7 @@ export const controlPlaneNode = controlPlane.nodeName;
 export const otherControlPlaneNodes = otherControlPlanes.map((n) => n.nodeName);
 export const workerNodes = workers.map((w) => w.nodeName);
 export const ciliumChartVersion = cilium.chartVersion;
+export const etcdSnapshotPath = etcdSnapshots.snapshotPath;
+export const preUpgradeEtcdSnapshot = upgrade.preUpgradeSnapshot;
 export const istioMode = config.istio?.mode ?? "off";
 export const meshNamespaces = istio ? istio.meshNamespaces : [];

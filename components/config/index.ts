@@ -10,11 +10,13 @@ import * as YAML from "yaml";
 import { cidrContains, cidrsOverlap, isDnsName, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from "./net";
 import { parseBoolean } from "./parse";
 import { checkKubernetesVersion } from "./versions";
+import { OPERATIONS_DEFAULTS, resolveOperationsConfig, type OperationsConfig } from "./operations";
 import { DEFAULT_CILIUM_CLI_VERSION, DEFAULT_CILIUM_VERSION, resolveCiliumConfig, type CiliumConfig } from "../cilium/settings";
 import { DEFAULT_ISTIO_VERSION, resolveIstioConfig, type IstioConfig } from "../istio/settings";
 import { ISTIO_CNI_TAINT } from "../istio/values";
 
 export * from "./versions";
+export * from "./operations";
 
 /** The role a host plays in the cluster. */
 export type NodeRole = "control-plane" | "worker";
@@ -85,6 +87,8 @@ export interface ClusterConfig {
     readonly cilium: CiliumConfig;
     /** Istio, when `istioEnabled`. */
     readonly istio?: IstioConfig;
+    /** Upgrade rollout and etcd snapshot settings. */
+    readonly operations: OperationsConfig;
 }
 
 /** The result of resolving raw config: a typed config when there are no errors, plus warnings either way. */
@@ -144,6 +148,7 @@ export const CONFIG_DEFAULTS = {
     istioValues: "",
     istioMeshCheck: "true",
     istioCniTaint: "false",
+    ...OPERATIONS_DEFAULTS,
 } as const;
 
 /** Every key this project reads. */
@@ -176,6 +181,10 @@ export const CONFIG_KEYS = [
     "istioValues",
     "istioMeshCheck",
     "istioCniTaint",
+    "upgradeWorkerBatch",
+    "etcdSnapshotDir",
+    "etcdSnapshotRetain",
+    "etcdSnapshotSchedule",
 ] as const;
 
 const NODE_FIELDS = ["name", "host", "role", "port", "user", "hostKey", "nodeIp"] as const;
@@ -610,6 +619,18 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
         );
     }
 
+    const operations = resolveOperationsConfig(
+        {
+            upgradeWorkerBatch: get("upgradeWorkerBatch"),
+            etcdSnapshotDir: get("etcdSnapshotDir"),
+            etcdSnapshotRetain: get("etcdSnapshotRetain"),
+            etcdSnapshotSchedule: get("etcdSnapshotSchedule"),
+        },
+        workers.length,
+        errors,
+        warnings,
+    );
+
     const clusterValid = errors.length === 0 && controlPlaneEndpoint !== undefined;
     const istio = resolveIstioConfig(
         {
@@ -660,6 +681,7 @@ export function resolveConfig(raw: RawConfig, env: ConfigEnvironment): ResolvedC
     return {
         config: {
             cilium: cilium.config,
+            operations,
             ...(istio.config ? { istio: istio.config } : {}),
             clusterName,
             kubernetesVersion: version.version,

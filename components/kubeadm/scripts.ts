@@ -30,7 +30,7 @@ export function kubernetesMinor(version: string): string {
 }
 
 /** Shell helpers shared by the scripts that write files or run kubeadm. */
-const WRITE_IF_CHANGED = `
+export const WRITE_IF_CHANGED = `
 # write_if_changed PATH MODE < content: replaces PATH only when the content differs; status 0 = written, 1 =
 # unchanged, 2 = failed. Callers run it in a pipeline and under || or if, where set -e does not apply, so every step
 # checks its own status (callers: \`|| [ "$?" -eq 1 ] || die ...\`). The temp file sits beside PATH (so mv is atomic)
@@ -75,7 +75,7 @@ has_kubeadm_state() {
 }
 `;
 
-const RUN_KUBEADM = `
+export const RUN_KUBEADM = `
 # run_kubeadm LOGNAME ARGS...: runs kubeadm with its output (which prints join tokens) in a root-only log; on failure
 # shows the redacted tail and returns kubeadm's status.
 run_kubeadm() {
@@ -167,24 +167,21 @@ printf 'hostname=%s\\nmachine-id=%s\\n' "$host_name" "$machine_id"
 `;
 }
 
-/** Inputs of the host preparation. */
-export interface PrepareInput {
-    /** Exact Kubernetes version, `1.33.10`. */
-    readonly kubernetesVersion: string;
+/** Where the Kubernetes packages come from for a version: the per-minor pkgs.k8s.io repository and its keyring. */
+export function k8sRepoVars(version: string): Record<string, string> {
+    return {
+        K8S_VERSION: version,
+        K8S_REPO: `https://pkgs.k8s.io/core:/stable:/${kubernetesMinor(version)}/deb/`,
+        KEYRING: "/etc/apt/keyrings/kubernetes-apt-keyring.gpg",
+    };
 }
 
 /**
- * prepare: swap off (now and in fstab), kernel modules and sysctls (now and persisted), containerd with the systemd
- * cgroup driver and kubeadm's pause image, kubelet/kubeadm/kubectl at the exact patch from the per-minor
- * pkgs.k8s.io repository, held.
+ * Shell functions for the Kubernetes packages, shared by prepare (fresh nodes) and the upgrade steps (live nodes).
+ * They need the variables of `k8sRepoVars` and `WRITE_IF_CHANGED`. pkgs.k8s.io has one repository per minor, so a
+ * minor upgrade switches the list to the new minor's repository (one signing key serves every minor).
  */
-export function prepareScript(input: PrepareInput): string {
-    const minor = kubernetesMinor(input.kubernetesVersion);
-    return `${header("prepare", {
-        K8S_VERSION: input.kubernetesVersion,
-        K8S_REPO: `https://pkgs.k8s.io/core:/stable:/${minor}/deb/`,
-        KEYRING: "/etc/apt/keyrings/kubernetes-apt-keyring.gpg",
-    })}${WRITE_IF_CHANGED}
+export const K8S_PACKAGES = `
 apt_updated=0
 apt_update() {
   if [ "$apt_updated" -eq 0 ]; then
@@ -201,7 +198,75 @@ installed_version() {
 is_installed() {
   [ -n "$(installed_version "$1")" ]
 }
+# at_target PKG: PKG is fully installed at exactly K8S_VERSION.
+at_target() {
+  case "$(installed_version "$1")" in
+    "$K8S_VERSION"-*) return 0 ;;
+  esac
+  return 1
+}
+# ensure_k8s_repo: the pkgs.k8s.io signing key and K8S_REPO as the only Kubernetes apt source; a changed list makes
+# the next apt_update refresh.
+ensure_k8s_repo() {
+  if [ ! -s "$KEYRING" ]; then
+    install -d -m 0755 "$(dirname "$KEYRING")"
+    curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
+    chmod 0644 "$KEYRING"
+    log "installed the pkgs.k8s.io signing key"
+  fi
+  if printf 'deb [signed-by=%s] %s /\\n' "$KEYRING" "$K8S_REPO" | write_if_changed /etc/apt/sources.list.d/kubernetes.list 0644; then
+    apt_updated=0
+  elif [ "$?" -ne 1 ]; then
+    die "could not write /etc/apt/sources.list.d/kubernetes.list"
+  fi
+}
+# hold_packages PKG...: holds each one not yet held.
+hold_packages() {
+  local held pkg
+  held=$(apt-mark showhold)
+  for pkg in "$@"; do
+    if ! grep -qx "$pkg" <<<"$held"; then
+      apt-mark hold "$pkg" >/dev/null
+      log "held $pkg"
+    fi
+  done
+}
+# install_k8s_packages PKG...: the given Kubernetes packages at exactly K8S_VERSION from K8S_REPO; the holds of the
+# ones that move are lifted first, and all of them are held afterwards.
+install_k8s_packages() {
+  local pkg held package_version outdated=() specs=()
+  for pkg in "$@"; do
+    at_target "$pkg" || outdated+=("$pkg")
+  done
+  if [ "\${#outdated[@]}" -gt 0 ]; then
+    apt_update
+    package_version=$(apt-cache madison kubeadm | awk -v want="$K8S_VERSION" '$3 ~ "^" want "-" {print $3; exit}')
+    [ -n "$package_version" ] || die "kubeadm $K8S_VERSION is not in $K8S_REPO: set kubernetesVersion to a released patch of this minor"
+    held=$(apt-mark showhold)
+    for pkg in "\${outdated[@]}"; do
+      if grep -qx "$pkg" <<<"$held"; then apt-mark unhold "$pkg" >/dev/null; fi
+      specs+=("$pkg=$package_version")
+    done
+    apt-get install -y -q --allow-downgrades "\${specs[@]}"
+    log "installed \${outdated[*]} $package_version"
+  fi
+  hold_packages "$@"
+}
+`;
 
+/** Inputs of the host preparation. */
+export interface PrepareInput {
+    /** Exact Kubernetes version, `1.33.10`. */
+    readonly kubernetesVersion: string;
+}
+
+/**
+ * prepare: swap off (now and in fstab), kernel modules and sysctls (now and persisted), containerd with the systemd
+ * cgroup driver and kubeadm's pause image, kubelet/kubeadm/kubectl at the exact patch from the per-minor
+ * pkgs.k8s.io repository, held.
+ */
+export function prepareScript(input: PrepareInput): string {
+    return `${header("prepare", k8sRepoVars(input.kubernetesVersion))}${WRITE_IF_CHANGED}${K8S_PACKAGES}
 # 1. Swap: off now, and commented out of /etc/fstab so it stays off after a reboot.
 if [ -n "$(swapon --show --noheadings)" ]; then
   swapoff -a
@@ -236,7 +301,7 @@ for key in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bri
   fi
 done
 
-# 4. The per-minor Kubernetes apt repository (pkgs.k8s.io) and the packages' prerequisites.
+# 4. The prerequisites of the Kubernetes packages.
 missing=()
 for pkg in ca-certificates curl gpg; do
   is_installed "$pkg" || missing+=("$pkg")
@@ -248,55 +313,28 @@ if [ "\${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q "\${missing[@]}"
   log "installed \${missing[*]}"
 fi
-if [ ! -s "$KEYRING" ]; then
-  install -d -m 0755 "$(dirname "$KEYRING")"
-  curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o "$KEYRING"
-  chmod 0644 "$KEYRING"
-  log "installed the pkgs.k8s.io signing key"
-fi
-if printf 'deb [signed-by=%s] %s /\\n' "$KEYRING" "$K8S_REPO" | write_if_changed /etc/apt/sources.list.d/kubernetes.list 0644; then
-  apt_updated=0
-elif [ "$?" -ne 1 ]; then
-  die "could not write /etc/apt/sources.list.d/kubernetes.list"
-fi
 
-# 5. kubelet, kubeadm and kubectl at exactly K8S_VERSION, held so unattended upgrades leave them alone.
-k8s_packages=(kubelet kubeadm kubectl)
-outdated=0
-for pkg in "\${k8s_packages[@]}"; do
-  [ "$(installed_version "$pkg")" = "" ] && outdated=1 && continue
-  case "$(installed_version "$pkg")" in
-    "$K8S_VERSION"-*) ;;
-    *) outdated=1 ;;
-  esac
-done
-if [ "$outdated" -eq 1 ] && [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$(installed_version kubeadm)" ]; then
-  # Swapping packages under a running node is not an upgrade: that needs kubeadm upgrade, node by node.
-  running=$(installed_version kubeadm)
-  die "kubernetesVersion is $K8S_VERSION but this node already runs Kubernetes \${running%%-*}: this program does not upgrade live nodes yet; set kubernetesVersion back to \${running%%-*}"
-fi
-if [ "$outdated" -eq 1 ]; then
-  apt_update
-  package_version=$(apt-cache madison kubeadm | awk -v want="$K8S_VERSION" '$3 ~ "^" want "-" {print $3; exit}')
-  [ -n "$package_version" ] || die "kubeadm $K8S_VERSION is not in $K8S_REPO: set kubernetesVersion to a released patch of this minor"
-  held=$(apt-mark showhold)
-  for pkg in "\${k8s_packages[@]}"; do
-    if grep -qx "$pkg" <<<"$held"; then apt-mark unhold "$pkg" >/dev/null; fi
+# 5. kubelet, kubeadm and kubectl at exactly K8S_VERSION, held so unattended upgrades leave them alone. A node that
+# already runs Kubernetes at another version keeps its packages and repository: moving them is the upgrade steps' job
+# (kubeadm upgrade, node by node, with drains), which also refuse downgrades and skipped minors.
+running=""
+if [ -f /etc/kubernetes/kubelet.conf ]; then
+  for pkg in kubelet kubeadm kubectl; do
+    if ! at_target "$pkg"; then running=$(installed_version kubeadm); fi
   done
-  apt-get install -y -q --allow-downgrades "kubelet=$package_version" "kubeadm=$package_version" "kubectl=$package_version"
-  log "installed kubelet, kubeadm and kubectl $package_version"
 fi
-held=$(apt-mark showhold)
-for pkg in "\${k8s_packages[@]}"; do
-  if ! grep -qx "$pkg" <<<"$held"; then
-    apt-mark hold "$pkg" >/dev/null
-    log "held $pkg"
-  fi
-done
+if [ -n "$running" ]; then
+  log "this node runs Kubernetes \${running%%-*}; its packages stay until the upgrade steps move it to $K8S_VERSION"
+else
+  ensure_k8s_repo
+  install_k8s_packages kubelet kubeadm kubectl
+fi
 
-# 6. containerd: systemd cgroup driver and the pause image this kubeadm version expects.
-pause_image=$(kubeadm config images list --kubernetes-version "v$K8S_VERSION" 2>/dev/null | grep '/pause:' | head -n 1)
-[ -n "$pause_image" ] || die "kubeadm did not name a pause image for v$K8S_VERSION"
+# 6. containerd: systemd cgroup driver and the pause image the installed kubeadm expects (on a node waiting for its
+# upgrade, the running version's; the upgrade step runs this script again once the packages moved).
+kubeadm_version=$(kubeadm version -o short)
+pause_image=$(kubeadm config images list --kubernetes-version "$kubeadm_version" 2>/dev/null | grep '/pause:' | head -n 1)
+[ -n "$pause_image" ] || die "kubeadm did not name a pause image for $kubeadm_version"
 containerd_config=$(containerd config default \\
   | sed -E -e 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\\1true/' \\
            -e "s#^([[:space:]]*sandbox_image[[:space:]]*=[[:space:]]*).*#\\\\1\\"$pause_image\\"#" \\
@@ -337,9 +375,10 @@ log "host prepared for Kubernetes $K8S_VERSION"
 `;
 }
 
-const KUBE_PROXY_GUARD = `
-# Refuses a cluster that runs kube-proxy: Cilium's kube-proxy replacement must not share nodes with it.
-refuse_kube_proxy() {
+/** Shell: `kube_proxy_objects` prints which kube-proxy objects (DaemonSet, ConfigMap) kube-system holds. */
+export const KUBE_PROXY_GUARD = `
+# kube_proxy_objects: the kinds of kube-proxy object found in kube-system (DaemonSet, ConfigMap), space-separated.
+kube_proxy_objects() {
   local found=() kind object
   for kind in DaemonSet ConfigMap; do
     # A failing kubectl is not "absent": without an answer the guard refuses.
@@ -347,8 +386,14 @@ refuse_kube_proxy() {
       || die "cannot ask the API server whether a kube-proxy $kind exists (kubectl failed above): is the control plane up?"
     [ -n "$object" ] && found+=("$kind")
   done
-  if [ "\${#found[@]}" -gt 0 ]; then
-    die "kube-proxy \${found[*]} found in kube-system: this cluster runs kube-proxy, which Cilium's kube-proxy replacement must replace. Remove it (kubectl -n kube-system delete daemonset,configmap kube-proxy) and its rules (iptables-save | grep -v KUBE | iptables-restore) on every node, then re-run"
+  printf '%s' "\${found[*]}"
+}
+# Refuses a cluster that runs kube-proxy: Cilium's kube-proxy replacement must not share nodes with it.
+refuse_kube_proxy() {
+  local found
+  found=$(kube_proxy_objects)
+  if [ -n "$found" ]; then
+    die "kube-proxy $found found in kube-system: this cluster runs kube-proxy, which Cilium's kube-proxy replacement must replace. Remove it (kubectl -n kube-system delete daemonset,configmap kube-proxy) and its rules (iptables-save | grep -v KUBE | iptables-restore) on every node, then re-run"
   fi
 }
 `;
@@ -434,12 +479,15 @@ reconcile_control_plane_taint() {
 }
 `;
 
-const CLUSTER_DRIFT = `
+/** Shell: `yaml_value KEY < yaml` prints the first scalar value of KEY. */
+export const YAML_VALUE = `
 # yaml_value KEY < yaml: the first scalar value of KEY.
 yaml_value() {
   sed -nE "s/^[[:space:]]*$1:[[:space:]]*[\\"']?([^\\"']*)[\\"']?[[:space:]]*$/\\1/p" | head -n 1
 }
+`;
 
+const CLUSTER_DRIFT = `${YAML_VALUE}
 # kubeadm applies the cluster-wide settings only at init. Refuse a stack config that now says otherwise, instead of
 # reporting success while the cluster keeps its old values (and Cilium would be configured for the new ones).
 refuse_cluster_drift() {

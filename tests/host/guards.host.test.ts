@@ -477,20 +477,20 @@ describe("prepare: Kubernetes version, kernel modules, containerd", { concurrenc
         );
     });
 
-    hostTest("a node that has joined refuses a version change instead of swapping packages under it", async () => {
+    hostTest("a node that has joined leaves its packages and repository to the upgrade steps on a version change", async () => {
         await withHost({}, async (host) => {
             host.stage({ "prepare.sh": prepareScript({ kubernetesVersion: "1.33.9" }) });
             expectSuccess(await host.runStaged("prepare.sh"), "prepare 1.33.9");
             await host.writeFile("/etc/kubernetes/kubelet.conf", "apiVersion: v1\nkind: Config\n");
-            host.stage({ "prepare.sh": prepareScript({ kubernetesVersion: "1.33.10" }) });
-            await host.clearCalls();
-            const result = await host.runStaged("prepare.sh");
-            assert.notEqual(result.status, 0);
-            assert.match(
-                result.stderr,
-                /kubernetesVersion is 1\.33\.10 but this node already runs Kubernetes 1\.33\.9: this program does not upgrade live nodes yet; set kubernetesVersion back to 1\.33\.9/,
-            );
-            assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), []);
+            const before = await host.snapshot();
+            for (const version of ["1.33.10", "1.34.2", "1.33.5"]) {
+                host.stage({ "prepare.sh": prepareScript({ kubernetesVersion: version }) });
+                await host.clearCalls();
+                const result = expectSuccess(await host.runStaged("prepare.sh"), `prepare ${version}`);
+                assert.match(result.stderr, new RegExp(`this node runs Kubernetes 1\\.33\\.9; its packages stay until the upgrade steps move it to ${version.replace(/\./g, "\\.")}`));
+                assert.deepEqual((await host.mutatingCalls()).map((c) => c.line), [], version);
+                assert.deepEqual(diffSnapshots(before, await host.snapshot(), { ignore: [/^home:\/\.homelab\/prepare\.sh$/] }), [], version);
+            }
             assert.equal(await host.readState("dpkg/kubeadm"), "1.33.9-1.1 installed\n");
         });
     });

@@ -853,8 +853,18 @@ export function initialisedControlPlaneOptions(
                 content: `apiVersion: v1\nclusters:\n- cluster:\n    server: https://${CLUSTER.controlPlaneEndpoint}\n  name: ${CLUSTER.clusterName}\nkind: Config\n`,
                 mode: 0o600,
             },
+            ...Object.fromEntries(
+                ["etcd", "kube-apiserver"].map((c) => [
+                    `/etc/kubernetes/manifests/${c}.yaml`,
+                    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n  namespace: kube-system\nspec:\n  containers:\n  - image: registry.k8s.io/${c}:v${CLUSTER.kubernetesVersion}\n`,
+                ]),
+            ),
         },
         state: {
+            "node-name": "cp1\n",
+            // cp1's etcd member, as kubeadm init leaves it (its static pod answers kubectl exec).
+            "cluster/etcd/cp1": `${createHash("sha256").update("cp1").digest("hex").slice(0, 16)} started\n`,
+            ...Object.fromEntries(Object.keys(nodes).map((name) => [`cluster/kubelet-version/${name}`, `v${CLUSTER.kubernetesVersion}\n`])),
             "cluster/endpoint": `${CLUSTER.controlPlaneEndpoint}\n`,
             ...Object.fromEntries(Object.entries(nodes).map(([name, id]) => [`cluster/nodes/${name}`, `${id} Ready\n`])),
             "cluster/objects/kube-system/configmap/kubeadm-config": configMapData({ ClusterConfiguration: clusterConfiguration }),

@@ -57,7 +57,15 @@ export const CLUSTER_RANDOM_CONTENT: readonly RegExp[] = [
 export const TRANSIENT_RERUN_MUTATIONS: Readonly<Record<string, string>> = {
     "istio-mesh-check":
         "a smoke test: every run creates a throwaway meshed namespace with a probe pod and deletes it again",
+    "etcd-snapshot-on-demand":
+        "the on-demand etcd snapshot: every run (pulumi up --replace of it) saves a new snapshot, its only product (RERUN_PRODUCTS)",
 };
+
+/**
+ * Files a transient step adds on every run because they are what it is for (not drift): left out of the
+ * byte-identical comparison of a re-run, and nothing else is.
+ */
+export const RERUN_PRODUCTS: readonly RegExp[] = [/\/homelab\/etcd-snapshots\/etcd-[^/]*-on-demand\.db$/];
 
 /**
  * Resource types that change nothing the simulated hosts or cluster model: random values (their results are part of

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { resolveConfig } from "../../components/config";
 import { evaluateProgram } from "../../tools/plan/evaluate";
+import { exitAfterFlush } from "../../tools/plan/exit";
 import { ASSET_SIG, computeWaves, SECRET_SIG, SIG_KEY } from "../../tools/plan/graph";
 import { projectKeys, readStackConfig } from "../../tools/plan/stack";
 import { placeholder, type PlanStep, type PlanSteps } from "./plan-steps";
@@ -69,10 +70,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ ...base, errors: evaluation.programErrors, steps } satisfies PlanSteps));
 }
 
+// exitAfterFlush: process.exit would cut the JSON off once it outgrows the pipe's buffer.
 main().then(
-    () => process.exit(0),
+    () => exitAfterFlush(0),
     (err: unknown) => {
         process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );

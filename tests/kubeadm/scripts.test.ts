@@ -12,7 +12,12 @@ import {
     prepareScript,
     resetScript,
     uploadCertsScript,
+    upgradeNodeScript,
+    upgradeSnapshotScript,
+    upgradeVerifyScript,
+    upgradeWorkerScript,
 } from "../../components/kubeadm";
+import { snapshotInstallScript, snapshotToolScript } from "../../components/etcd";
 import { contentHash } from "../../components/remote/script";
 import { shellcheck, shellcheckSkip } from "../helpers/shellcheck";
 
@@ -38,6 +43,16 @@ const scripts: Record<string, string> = {
     reset: resetScript(),
     "reset-owned": resetScript({ nodeName: "worker1" }),
     membership: membershipScript({ nodeName: "worker1" }),
+    "upgrade-snapshot": upgradeSnapshotScript({ kubernetesVersion: "1.34.1" }),
+    "upgrade-node-first-1.34": upgradeNodeScript({ role: "first", nodeName: "cp1", kubernetesVersion: "1.34.1", drain: true }),
+    "upgrade-node-first-1.31": upgradeNodeScript({ role: "first", nodeName: "cp1", kubernetesVersion: "1.31.9", drain: false }),
+    "upgrade-node-control-plane": upgradeNodeScript({ role: "control-plane", nodeName: "cp2", kubernetesVersion: "1.34.1", drain: true }),
+    "upgrade-node-worker": upgradeNodeScript({ role: "worker", nodeName: "worker1", kubernetesVersion: "1.34.1", drain: true }),
+    "upgrade-worker": upgradeWorkerScript({ kubernetesVersion: "1.34.1" }),
+    "upgrade-verify": upgradeVerifyScript({ kubernetesVersion: "1.34.1" }),
+    "etcd-snapshot": snapshotToolScript({ nodeName: "cp1", dir: "/var/lib/homelab/etcd-snapshots", retain: 5 }),
+    "etcd-snapshot-install": snapshotInstallScript({ schedule: "*-*-* 03:00:00" }),
+    "etcd-snapshot-install-off": snapshotInstallScript({ schedule: "" }),
 };
 
 test("every generated script passes shellcheck with no findings", { skip: shellcheckSkip }, () => {
@@ -77,8 +92,9 @@ test("apt installs never prompt and kubeadm never asks for confirmation", () => 
             resets++;
         }
     }
-    // The filters must have found the real invocations: two installs per prepare variant; a rollback per init/join variant (6) + 2 resets.
-    assert.equal(installs, 4);
+    // The filters must have found the real invocations: two installs per prepare variant, one (the shared package
+    // function) per upgrade-node variant; a rollback per init/join variant (6) + 2 resets.
+    assert.equal(installs, 8);
     assert.equal(resets, 8);
 });
 
@@ -87,4 +103,14 @@ test("prepare installs from the per-minor repository of the configured version",
     assert.match(scripts["prepare-1.33"], /readonly K8S_REPO='https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.33\/deb\/'/);
     assert.match(scripts["prepare-1.34"], /readonly K8S_VERSION='1\.34\.1'/);
     assert.notEqual(contentHash(scripts["prepare-1.33"]), contentHash(scripts["prepare-1.34"]), "a version change must change the trigger");
+});
+
+test("kubeadm upgrade apply never prompts, and skips the kube-proxy phase where kubeadm has it (1.32+)", () => {
+    const apply = (name: string): string[] => scripts[name].split("\n").filter((l) => /^\s*run_kubeadm \S+ upgrade apply\b/.test(l));
+    assert.deepEqual(apply("upgrade-node-first-1.34").map((l) => /--yes --skip-phases=addon\/kube-proxy\b/.test(l)), [true]);
+    // kubeadm 1.31 has no apply phases: the absent kube-proxy ConfigMap (asserted right before) is the guarantee.
+    assert.deepEqual(apply("upgrade-node-first-1.31").map((l) => /--yes\b/.test(l) && !l.includes("--skip-phases")), [true]);
+    assert.match(scripts["upgrade-node-first-1.31"], /refuse_kube_proxy\n\s+run_kubeadm upgrade-plan/);
+    assert.match(scripts["upgrade-node-control-plane"], /run_kubeadm upgrade-node upgrade node --skip-phases=addon\/kube-proxy/);
+    assert.doesNotMatch(scripts["upgrade-node-worker"], /skip-phases|drain_node|upgrade apply/);
 });

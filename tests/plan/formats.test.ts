@@ -51,7 +51,7 @@ test("--format mermaid: one subgraph per component, every resource in its compon
     const chart = parseFlowchart(run.stdout);
     assert.equal(chart.direction, "TD");
     const subgraphByName = new Map([...chart.subgraphs].map(([id, s]) => [s.label.split(" · ")[0], { id, ...s }]));
-    assert.deepEqual([...subgraphByName.keys()].sort(), ["cilium", "cp1", "istio", "worker1", "worker2"]);
+    assert.deepEqual([...subgraphByName.keys()].sort(), ["cilium", "cp1", "etcd-snapshot", "istio", "upgrade", "worker1", "worker2"]);
     assert.equal(subgraphByName.get("cp1")?.label, "cp1 · KubeadmNode");
     assert.equal(subgraphByName.get("cilium")?.label, "cilium · Cilium");
     assert.equal(subgraphByName.get("istio")?.label, "istio · Istio");

@@ -30,11 +30,21 @@ interface Variant {
     readonly scope: RegExp;
     /** Resources that must be added, removed or changed ("name" or "name:update" / "name:replace" / "name:add" / "name:remove"). */
     readonly expect: readonly string[];
+    /** The change only re-orders resources: the engine runs no operation (the order is asserted elsewhere). */
+    readonly orderOnly?: true;
 }
 
-const NODE = /^(cp1|worker\d)-/;
+/** Node steps and the upgrade chain (its steps are named after the nodes, plus upgrade-snapshot/-verify). */
+const NODE_OR_UPGRADE = /^(cp1|worker\d)-|^upgrade-/;
+/** Everything that runs over SSH: nodes, the upgrade chain, etcd snapshots, and the Cilium/Istio host steps. */
+const SSH = /^(cp1|worker\d|cilium|istio|upgrade|etcd-snapshot)-/;
 const variants: Record<string, Variant> = {
-    kubernetesVersion: { keys: ["kubernetesVersion"], args: set("kubernetesVersion=1.33.9"), scope: NODE, expect: ["cp1-prepare-script:update", "worker2-prepare:replace", "cp1-init:replace"] },
+    kubernetesVersion: {
+        keys: ["kubernetesVersion"],
+        args: set("kubernetesVersion=1.33.9"),
+        scope: NODE_OR_UPGRADE,
+        expect: ["cp1-prepare-script:update", "worker2-prepare:replace", "cp1-init:replace", "upgrade-snapshot:replace", "worker2-upgrade:replace", "upgrade-verify:replace"],
+    },
     clusterName: { keys: ["clusterName"], args: set("clusterName=lab-renamed"), scope: /^cp1-|^cilium-/, expect: ["cp1-init:replace", "cilium-release:update"] },
     podSubnet: { keys: ["podSubnet"], args: set("podSubnet=10.245.0.0/16"), scope: /^cp1-|^cilium-/, expect: ["cp1-init:replace", "cilium-release:update"] },
     serviceSubnet: { keys: ["serviceSubnet"], args: set("serviceSubnet=10.112.0.0/12"), scope: /^cp1-/, expect: ["cp1-init:replace"] },
@@ -53,11 +63,11 @@ const variants: Record<string, Variant> = {
         expect: ["cp1-init-script:update", "cp1-init:replace", "worker1-join:replace", "cilium-release:update"],
     },
     schedulableControlPlane: { keys: ["schedulableControlPlane"], args: set("schedulableControlPlane=true"), scope: /^cp1-/, expect: ["cp1-init-script:update", "cp1-init:replace"] },
-    sshUser: { keys: ["sshUser"], args: set("sshUser=admin"), scope: /^(cp1|worker\d|cilium|istio)-/, expect: ["cp1-prepare-script:replace", "cp1-membership:update", "worker2-membership:update"] },
+    sshUser: { keys: ["sshUser"], args: set("sshUser=admin"), scope: SSH, expect: ["cp1-prepare-script:replace", "cp1-membership:update", "worker2-membership:update"] },
     sshPrivateKey: {
         keys: ["sshPrivateKey"],
         args: ["--config-secret", "sshPrivateKey=-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----"],
-        scope: /^(cp1|worker\d|cilium|istio)-/,
+        scope: SSH,
         expect: ["cp1-membership:update", "cp1-init:update", "cilium-check:update"],
     },
     ciliumVersion: { keys: ["ciliumVersion"], args: set("ciliumVersion=1.18.1"), scope: /^cilium-/, expect: ["cilium-release:update"] },
@@ -87,17 +97,42 @@ const variants: Record<string, Variant> = {
     nodesAppend: {
         keys: ["nodes"],
         args: nodes([...devNodes, { name: "worker3", host: "192.0.2.13", role: "worker" }]),
-        scope: /^worker3-|^cilium-check$/,
-        expect: ["worker3-membership:add", "worker3-join:add"],
+        scope: /^worker3-|^cilium-check$|^upgrade-/,
+        expect: ["worker3-membership:add", "worker3-join:add", "worker3-upgrade:add"],
     },
     nodesInsertMiddle: {
         keys: ["nodes"],
         args: nodes([devNodes[0], devNodes[1], { name: "worker1b", host: "192.0.2.14", role: "worker" }, devNodes[2]]),
         // worker2 now also checks its identity against worker1b (peers declared before it).
-        scope: /^worker1b-|^worker2-|^cilium-check$/,
+        scope: /^worker1b-|^worker2-|^cilium-check$|^upgrade-/,
         expect: ["worker1b-membership:add"],
     },
-    nodesRemove: { keys: ["nodes"], args: nodes(devNodes.slice(0, 2)), scope: /^worker2-|^cilium-check$/, expect: ["worker2-membership:remove"] },
+    nodesRemove: {
+        keys: ["nodes"],
+        args: nodes(devNodes.slice(0, 2)),
+        scope: /^worker2-|^cilium-check$|^upgrade-/,
+        expect: ["worker2-membership:remove", "worker2-upgrade:remove"],
+    },
+    // Only the batches' order changes (tests/kubeadm/upgrade.graph.test.ts asserts the new order).
+    upgradeWorkerBatch: { keys: ["upgradeWorkerBatch"], args: set("upgradeWorkerBatch=2"), scope: /^$/, expect: [], orderOnly: true },
+    etcdSnapshotDir: {
+        keys: ["etcdSnapshotDir"],
+        args: set("etcdSnapshotDir=/srv/etcd-snapshots"),
+        scope: /^etcd-snapshot-/,
+        expect: ["etcd-snapshot-tool-script:update", "etcd-snapshot-install:replace", "etcd-snapshot-on-demand:replace"],
+    },
+    etcdSnapshotRetain: {
+        keys: ["etcdSnapshotRetain"],
+        args: set("etcdSnapshotRetain=7"),
+        scope: /^etcd-snapshot-/,
+        expect: ["etcd-snapshot-tool-script:update", "etcd-snapshot-install:replace", "etcd-snapshot-on-demand:replace"],
+    },
+    etcdSnapshotSchedule: {
+        keys: ["etcdSnapshotSchedule"],
+        args: set("etcdSnapshotSchedule=daily"),
+        scope: /^etcd-snapshot-install/,
+        expect: ["etcd-snapshot-install-script:update", "etcd-snapshot-install:replace"],
+    },
     nodeIp: { keys: ["nodes"], args: nodes([devNodes[0], devNodes[1], { ...devNodes[2], nodeIp: "192.0.2.22" }]), scope: /^worker2-/, expect: ["worker2-join:replace"] },
 };
 
@@ -132,6 +167,10 @@ test("the dev stack has one kubeadm-reset resource per node", () => {
 for (const [name, variant] of Object.entries(variants)) {
     test(`${name}: changes only ${variant.scope.source}, replaces nothing destructive`, () => {
         const diff = diffs[name];
+        if (variant.orderOnly) {
+            assert.equal(isEmptyDiff(diff), true, "an order-only change runs no operation");
+            return;
+        }
         assert.equal(isEmptyDiff(diff), false, "the variant must change something, or this test proves nothing");
         const touched = new Map<string, string>([
             ...diff.added.map((a) => [a.entry.name, "add"] as const),

@@ -5,7 +5,7 @@
  * so scripts added to the program are measured without being listed here.
  */
 import { diffSnapshots, namespaceSupport } from "../../tests/host/harness";
-import { commandSteps, PlanRun, TRANSIENT_RERUN_MUTATIONS, type StepRun } from "../../tests/host/plan-run";
+import { commandSteps, PlanRun, RERUN_PRODUCTS, TRANSIENT_RERUN_MUTATIONS, type StepRun } from "../../tests/host/plan-run";
 import { loadPlanSteps, stepKind } from "../../tests/host/plan-steps";
 
 /** One command step's cost. */
@@ -55,10 +55,10 @@ export async function benchStack(stack: string): Promise<StackCost> {
             const before = watch ? await run.snapshot() : undefined;
             const result = await run.execute(step);
             if (result.status !== 0) throw new Error(`re-run of ${step.name} exited ${result.status}: ${result.stderr}`);
-            if (before && mutating(result) > 0) identical.set(step.name, diffSnapshots(before, await run.snapshot()).length === 0);
+            if (before && mutating(result) > 0) identical.set(step.name, diffSnapshots(before, await run.snapshot(), { ignore: RERUN_PRODUCTS }).length === 0);
             rerun.push(result);
         }
-        const rerunDiff = diffSnapshots(applied, await run.snapshot());
+        const rerunDiff = diffSnapshots(applied, await run.snapshot(), { ignore: RERUN_PRODUCTS });
         const reversed = [...plan.steps].reverse().filter((s) => typeof s.inputs.delete === "string");
         const destroy = await run.runSteps(reversed, { destroy: true });
         const redestroy = await run.runSteps(reversed, { destroy: true });

@@ -1,0 +1,2 @@
+export * from "./scripts";
+export * from "./snapshots";
