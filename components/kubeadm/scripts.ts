@@ -741,6 +741,9 @@ log "control-plane certificates uploaded for $node (kubeadm deletes them after 2
 `;
 }
 
+/** Where the reset keeps kube-vip's address between reading it from the manifest and removing it from the interfaces. */
+export const VIP_FILE = "/var/lib/homelab/kube-vip-address";
+
 /** Where the host records which Kubernetes node it currently is (written by membership, read by reset). */
 export const MEMBER_FILE = "/var/lib/homelab/member";
 
@@ -857,7 +860,17 @@ if [ -n "$owner" ] && [ "$owner" != "$NODE" ]; then
 fi
 `
         : "";
-    return `${header("reset", input ? { NODE: input.nodeName, MEMBER_FILE } : {})}${KUBEADM_STATE}${owner}
+    return `${header("reset", input ? { NODE: input.nodeName, MEMBER_FILE, VIP_FILE } : { VIP_FILE })}${KUBEADM_STATE}${owner}
+# kube-vip's virtual IP, read from its static pod before kubeadm reset empties the manifests folder, and kept in
+# VIP_FILE until it is off the interfaces (so a re-run after a failure still knows it). Read from the host, not the
+# stack config: this script is the delete of a resource whose inputs must not follow config changes.
+if [ -f ${KUBE_VIP_MANIFEST} ]; then
+  vip=$(awk '/^[[:space:]]*- name: address[[:space:]]*$/ { getline; sub(/^[[:space:]]*value:[[:space:]]*/, ""); gsub(/["\\047[:space:]]/, ""); print; exit }' ${KUBE_VIP_MANIFEST})
+  if [ -n "$vip" ] && [ "$(cat "$VIP_FILE" 2>/dev/null || true)" != "$vip" ]; then
+    install -d -m 0755 "$(dirname "$VIP_FILE")"
+    printf '%s\n' "$vip" >"$VIP_FILE"
+  fi
+fi
 if command -v kubeadm >/dev/null 2>&1 && has_kubeadm_state; then
   kubeadm reset -f >&2 || die "kubeadm reset failed"
   log "kubeadm reset done"
@@ -891,6 +904,18 @@ for path in /sys/fs/bpf/cilium /sys/fs/bpf/tc/globals/cilium_* /run/cilium; do
     log "removed $path"
   fi
 done
+# kube-vip killed by kubeadm reset leaves the VIP on the interface (kube-vip#824, #1413: no cleanup on SIGTERM; #996):
+# this host would keep answering ARP for the API server's address. No kube-vip runs here any more: every copy goes.
+vip=$(cat "$VIP_FILE" 2>/dev/null || true)
+if [ -n "$vip" ]; then
+  addrs=$(ip -o -4 addr show to "$vip/32") || die "could not list the interfaces holding kube-vip's address $vip"
+  while read -r _ dev _; do
+    [ -n "$dev" ] || continue
+    ip addr del "$vip/32" dev "$dev" || die "could not remove kube-vip's address $vip from $dev"
+    log "removed kube-vip's address $vip from $dev"
+  done <<<"$addrs"
+  rm -f "$VIP_FILE"
+fi
 ${input ? `rm -f "$MEMBER_FILE"
 ` : ""}`;
 }

@@ -284,6 +284,30 @@ describe("nodes leave", { concurrency: 2 }, () => {
         });
     });
 
+    hostTest("a control plane holding kube-vip's VIP is reset: the address leaves its interface, even after a failure", async () => {
+        await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
+            await bootControlPlane(cp1, "cp1", { kubeVip: KUBE_VIP });
+            await bootControlPlaneJoin(cp1, cp2, "cp2", { kubeVip: KUBE_VIP });
+            // cp2 holds the VIP (kube-vip added it to eth0); kubeadm reset kills kube-vip without it removing the
+            // address (kube-vip#996). The host's own address stays.
+            await cp2.writeState("addrs/eth0", "10.0.0.11/24\n10.0.0.100/32\n");
+            expectSuccess(await runLeave(cp1, "cp2", true), "leave cp2");
+            await cp2.clearCalls();
+            await cp2.injectFault("ip-addr-del");
+            const failed = await runReset(cp2, "cp2");
+            assert.notEqual(failed.status, 0);
+            assert.match(failed.stderr, /could not remove kube-vip's address 10\.0\.0\.100 from eth0/);
+            assert.equal(await cp2.exists(MANIFEST), false, "the manifest is gone: the re-run must still know the address");
+            await cp2.clearFaults();
+            const reset = expectSuccess(await runReset(cp2, "cp2"), "reset re-run");
+            assert.match(reset.stderr, /removed kube-vip's address 10\.0\.0\.100 from eth0/);
+            assert.equal(await cp2.readState("addrs/eth0"), "10.0.0.11/24\n", "only the VIP went");
+            assert.ok((await cp2.mutatingCalls()).some((c) => c.line === "ip addr del 10.0.0.100/32 dev eth0"));
+            assert.equal(await cp2.exists("/var/lib/homelab/kube-vip-address"), false);
+            await assertNoChange([cp2], "reset", () => runReset(cp2, "cp2"));
+        });
+    });
+
     hostTest("leave: a drain that times out stops with the reason; an etcd failure stops before the Node goes; re-runs finish", async () => {
         await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
             await bootControlPlane(cp1);
