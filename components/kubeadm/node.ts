@@ -275,7 +275,11 @@ export class KubeadmNode extends pulumi.ComponentResource {
 
             const credentialsText = credentialsScript({ controlPlaneEndpoint: cluster.controlPlaneEndpoint });
             const credentialsFile = stageFile("credentials-script", "credentials.sh", credentialsText, stage);
-            const credentialTriggers = [contentHash(credentialsText), configHash];
+            // Only what admin.conf and the CA hash are made of: the endpoint (in the script) and the cluster name. A
+            // version or subnet change re-runs init's checks but leaves admin.conf alone; re-creating the kubeconfig
+            // then would make the provider's kubeconfig unknown in `pulumi preview`, which plans every Helm release
+            // as replaced (pulumi-kubernetes#4019) and hides the real diff in a pull request.
+            const credentialTriggers = [contentHash(credentialsText), contentHash(`clusterName=${cluster.clusterName}`)];
             const kubeconfig = new remote.Command(
                 `${name}-kubeconfig`,
                 {

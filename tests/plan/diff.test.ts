@@ -166,10 +166,16 @@ test("errors of both sides are carried", () => {
 
 test("a provider fed by a changed resource gets a preview note; an unrelated change gives none", () => {
     const kubeconfig = (create: string): PlanEntry => entry("cp1-kubeconfig", CMD, { create });
-    const provider = entry("cluster", "pulumi:providers:kubernetes", { kubeconfig: "[secret]" }, { waitsFor: ["cp1-kubeconfig"] });
+    const provider = entry("cluster", "pulumi:providers:kubernetes", { kubeconfig: "[secret]" }, { waitsFor: ["cp1-init", "cp1-kubeconfig"], inputsFrom: ["cp1-kubeconfig"] });
     const noted = diffPlans(plan([kubeconfig("a"), provider]), plan([kubeconfig("b"), provider]));
     assert.equal(noted.previewNotes.length, 1);
-    assert.match(noted.previewNotes[0], /^provider cluster waits for changed cp1-kubeconfig: `pulumi preview` sees its inputs as unknown/);
+    assert.match(noted.previewNotes[0], /^provider cluster takes inputs from changed cp1-kubeconfig: `pulumi preview` sees its inputs as unknown/);
+    // A changed dependsOn-only dependency orders the provider but hides none of its inputs.
+    const init = (create: string): PlanEntry => entry("cp1-init", CMD, { create });
+    assert.deepEqual(diffPlans(plan([init("a"), kubeconfig("a"), provider]), plan([init("b"), kubeconfig("a"), provider])).previewNotes, []);
+    // Plans made before inputsFrom existed: every dependency counts.
+    const legacy = { ...provider, inputsFrom: undefined };
+    assert.equal(diffPlans(plan([init("a"), legacy]), plan([init("b"), legacy])).previewNotes.length, 1);
     const other = entry("other", CMD, { create: "x" });
     const quiet = diffPlans(plan([kubeconfig("a"), provider, other]), plan([kubeconfig("a"), provider, { ...other, inputs: { create: "y" } }]));
     assert.deepEqual(quiet.previewNotes, []);

@@ -204,8 +204,18 @@ test("an SSH key change updates connections in place and replaces nothing", () =
     assert.ok(diffs.sshPrivateKey.changed.every((c) => c.inputs.every((i) => i.key === "connection" && i.secret)));
 });
 
+test("a version upgrade keeps the kubeconfig step, so preview can still diff the releases", () => {
+    // admin.conf does not change in an upgrade; re-reading it would leave the provider's kubeconfig unknown in preview,
+    // which then shows the provider and every release as replaced.
+    assert.ok(diffs.kubernetesVersion.changed.some((c) => c.name === "cp1-init"));
+    assert.ok(!diffs.kubernetesVersion.changed.some((c) => c.name === "cp1-kubeconfig" || c.name === "cp1-ca-cert-hash"));
+    for (const key of ["kubernetesVersion", "podSubnet", "serviceSubnet", "schedulableControlPlane", "istioCniTaint", "istioGateway"]) {
+        assert.deepEqual(diffs[key].previewNotes, [], key);
+    }
+});
+
 test("a change that re-creates the kubeconfig step warns that preview may show the provider replaced", () => {
-    assert.ok(diffs.kubernetesVersion.changed.some((c) => c.name === "cp1-kubeconfig"));
-    assert.match(diffs.kubernetesVersion.previewNotes.join("\n"), /^provider cluster waits for changed cp1-init, cp1-kubeconfig/);
-    assert.deepEqual(diffs.istioGateway.previewNotes, []);
+    assert.ok(diffs.controlPlaneEndpoint.changed.some((c) => c.name === "cp1-kubeconfig"));
+    assert.match(diffs.controlPlaneEndpoint.previewNotes.join("\n"), /^provider cluster takes inputs from changed cp1-kubeconfig:/);
+    assert.match(diffs.clusterName.previewNotes.join("\n"), /^provider cluster takes inputs from changed cp1-kubeconfig:/);
 });

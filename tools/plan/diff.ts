@@ -296,10 +296,12 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): PlanDiff {
     const previewNotes = [...after.values()]
         .filter((r) => r.type.startsWith("pulumi:providers:") && !touched.has(r.name))
         .flatMap((r) => {
-            const sources = r.waitsFor.filter((w) => touched.has(w));
+            // Only a changed resource that feeds the provider's inputs makes them unknown in preview; plans made
+            // before `inputsFrom` existed fall back to every dependency.
+            const sources = (r.inputsFrom ?? r.waitsFor).filter((w) => touched.has(w));
             return sources.length > 0
                 ? [
-                      `provider ${r.name} waits for changed ${sources.join(", ")}: \`pulumi preview\` sees its inputs as unknown and may show ` +
+                      `provider ${r.name} takes inputs from changed ${sources.join(", ")}: \`pulumi preview\` sees its inputs as unknown and may show ` +
                           `it and every resource it manages as replaced; \`pulumi up\` replaces them only if the provider's target really changed`,
                   ]
                 : [];

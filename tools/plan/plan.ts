@@ -19,6 +19,12 @@ export interface PlanEntry {
     readonly parent: string | null;
     /** Names of the resources it waits for. */
     readonly waitsFor: readonly string[];
+    /**
+     * Names of the resources whose outputs feed its inputs (property dependencies, a subset of `waitsFor`). Only these
+     * can make an input unknown in `pulumi preview`; a `dependsOn` alone orders without hiding values. Absent when
+     * none, and in plans made before it existed.
+     */
+    readonly inputsFrom?: readonly string[];
     /** Outputs stored as secrets. */
     readonly secretOutputs: readonly string[];
     /** Inputs that are secrets (shown as `[secret]`). */
@@ -74,6 +80,12 @@ function nameOf(urn: string, byUrn: Map<string, RecordedResource>): string {
     return byUrn.get(urn)?.name ?? urn.split("::").pop() ?? urn;
 }
 
+/** `inputsFrom` of a plan entry: the named sources of its property dependencies, when it has any. */
+function inputsFrom(r: RecordedResource, byUrn: Map<string, RecordedResource>): { inputsFrom?: string[] } {
+    const names = [...new Set(Object.values(r.propertyDependencies).flat())].filter((u) => u !== r.urn).map((u) => nameOf(u, byUrn));
+    return names.length > 0 ? { inputsFrom: [...new Set(names)].sort(byCodePoint) } : {};
+}
+
 /** Builds the plan document for one stack. */
 export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
     const env = options.env ?? process.env;
@@ -118,6 +130,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanDocument> {
             type: r.type,
             parent: parentName(r),
             waitsFor: p.waitsFor.map((u) => nameOf(u, byUrn)).sort(),
+            ...inputsFrom(r, byUrn),
             secretOutputs: [...r.additionalSecretOutputs].sort(),
             secretInputs,
             inputs: sanitize(r.inputs) as Readonly<Record<string, unknown>>,
