@@ -1,0 +1,106 @@
+/**
+ * `npm run verify:reliability [-- --check] [--only bad-inputs,secrets,faults,interrupted]`
+ *
+ * Runs the four reliability matrices and writes docs/reliability.md:
+ *   - bad inputs: every validation rule with an example and its exact message, and proof that every message template
+ *     of the validation code is produced by an example;
+ *   - faults: every stub call of every step of the plan failed in turn on simulated hosts, then a re-run;
+ *   - secrets: every stack evaluated with known secrets, every input and output searched;
+ *   - interrupted apply: the plan stopped after each wave, then run again.
+ * `--check` writes nothing and fails when the committed report differs from this run's (CI runs it). Exits 1 when a
+ * bad input is accepted, a template has no example, a secret leaks, an interruption or fault does not converge (other
+ * than the documented findings), a documented finding no longer occurs, or (with --check) the report is stale.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { loadPlanSteps } from "../tests/host/plan-steps";
+import { namespaceSupport } from "../tests/host/harness";
+import { badInputMatrix } from "./reliability/bad-inputs";
+import { faultMatrix, KNOWN_FAULT_FINDINGS, knownFinding, FAULT_PLAN } from "./reliability/faults";
+import { interruptedMatrix } from "./reliability/interrupted";
+import { renderBadInputs, renderFaults, renderInterrupted, renderReport, renderSecrets } from "./reliability/report";
+import { auditStack, secretAudit } from "./reliability/secrets";
+
+const REPORT = path.resolve(__dirname, "../docs/reliability.md");
+
+async function main(): Promise<number> {
+    const argv = process.argv.slice(2);
+    const unknown = argv.filter((a) => a !== "--check");
+    if (unknown.length > 0) {
+        process.stderr.write(`unknown argument "${unknown[0]}" — usage: npm run verify:reliability -- [--check]\n`);
+        return 2;
+    }
+    const check = argv.includes("--check");
+    const problems: string[] = [];
+    const log = (text: string): boolean => process.stderr.write(`${text}\n`);
+
+    log("bad-input matrix...");
+    const bad = await badInputMatrix();
+    for (const r of bad.rows) {
+        if (r.message === undefined || r.accepted) problems.push(`bad input "${r.rule}" (${r.domain}) did not produce its message: ${r.all.join(" | ")}`);
+    }
+    for (const s of bad.sites) if (s.hits.length === 0) problems.push(`no example produces the message at ${s.site.where}: ${s.site.template}`);
+
+    log("secret audit...");
+    const audits = await secretAudit();
+    const canary = await auditStack("dev", true);
+    for (const a of audits) problems.push(...a.errors.map((e) => `${a.stack}: program error ${e}`), ...a.findings.map((f) => `${a.stack}: ${f}`));
+    if (canary.findings.length === 0) problems.push("the secret audit's negative control found nothing: the search is broken");
+
+    const support = await namespaceSupport();
+    if (!support.ok) {
+        log(`simulated hosts unavailable: ${support.reason}`);
+        return 1;
+    }
+    log("fault matrix (every stub call of every step; several minutes)...");
+    let done = 0;
+    const faults = await faultMatrix(await loadPlanSteps(FAULT_PLAN), {
+        onCase: (c) => log(`  ${++done} ${c.step} #${c.index} ${c.outcome}${c.converged ? "" : " — did not converge"}`),
+    });
+    for (const c of faults.cases) {
+        if (!c.converged && knownFinding(c, c.kind) === undefined) problems.push(`fault at ${c.step} #${c.index} (${c.call}) did not converge: ${c.detail ?? ""}`);
+    }
+    for (const k of KNOWN_FAULT_FINDINGS) {
+        if (!faults.cases.some((c) => !c.converged && c.kind === k.step && k.call.test(c.call))) {
+            problems.push(`the documented finding for ${k.step} (${String(k.call)}) no longer occurs: remove it from KNOWN_FAULT_FINDINGS`);
+        }
+    }
+
+    log("interrupted apply (every wave, rerun and resume)...");
+    const interrupted = await interruptedMatrix(await loadPlanSteps({ stack: "dev" }));
+    for (const c of interrupted.cases) if (!c.converged) problems.push(`interrupted after wave ${c.wave} (${c.mode}) did not converge: ${c.detail ?? ""}`);
+
+    const summary = [
+        `Bad inputs: ${bad.rows.length} examples, ${bad.rows.filter((r) => r.message !== undefined && !r.accepted).length} refused with their exact message; ${bad.sites.filter((s) => s.hits.length > 0).length} of ${bad.sites.length} message templates of the validation code produced by an example.`,
+        `Faults: ${faults.cases.length} injected failures (every stub call of every step of a ${faults.nodes}-node plan), ${faults.cases.filter((c) => c.converged).length} converged after a re-run, ${faults.cases.filter((c) => !c.converged).length} documented findings.`,
+        `Secrets: ${audits.length} stacks, ${audits.reduce((n, a) => n + a.resources, 0)} resources, ${audits.reduce((n, a) => n + a.inputValues, 0)} string inputs and ${audits.reduce((n, a) => n + a.outputValues, 0)} mocked outputs scanned, ${audits.reduce((n, a) => n + a.secretInputs, 0)} secret-wrapped inputs; ${audits.reduce((n, a) => n + a.findings.length, 0)} plaintext findings.`,
+        `Interrupted apply: ${interrupted.cases.length} interruptions (${interrupted.waves} waves × rerun/resume), ${interrupted.cases.filter((c) => c.converged).length} converged.`,
+    ];
+    const report = renderReport(
+        { badInputs: renderBadInputs(bad), faults: renderFaults(faults), secrets: renderSecrets(audits, canary.findings.length), interrupted: renderInterrupted(interrupted) },
+        summary,
+    );
+    process.stdout.write(`${summary.join("\n")}\n`);
+    if (check) {
+        let committed = "";
+        try {
+            committed = readFileSync(REPORT, "utf8");
+        } catch {
+            committed = "";
+        }
+        if (committed !== report) problems.push("docs/reliability.md is stale: run npm run verify:reliability and commit it");
+    } else {
+        writeFileSync(REPORT, report);
+        log(`wrote ${path.relative(process.cwd(), REPORT)}`);
+    }
+    for (const p of problems) log(`FAIL: ${p}`);
+    return problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        process.stderr.write(`verify:reliability failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exit(2);
+    },
+);
