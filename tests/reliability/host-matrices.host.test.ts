@@ -9,7 +9,7 @@ import { describe } from "node:test";
 import { FAULT_PLAN, planFaults } from "../../tools/reliability/faults";
 import { hostTest } from "../host/harness";
 import { loadPlanSteps } from "../host/plan-steps";
-import { committedSection, STALE } from "./report";
+import { committedSection, stale } from "./report";
 
 /** Rows of a Markdown table in a section: cells of each `| ... |` line after the header. */
 function tableRows(section: string, header: string): string[][] {
@@ -29,7 +29,7 @@ describe("the committed host matrices match the program", () => {
         const { jobs } = await planFaults(await loadPlanSteps(FAULT_PLAN));
         const reported = tableRows(committedSection("Fault matrix"), "| step | # | failed call |").map(([step, index, call]) => `${step} #${index} ${call}`);
         const expected = jobs.map((j) => `${j.step.name} #${j.index} \`${j.call.line.replace(/`/g, "'")}\``);
-        assert.deepEqual(reported, expected, STALE);
+        assert.deepEqual(reported, expected, stale("faults"));
     });
 
     hostTest("the interrupted-apply table covers every wave of the plan", async () => {
@@ -39,7 +39,7 @@ describe("the committed host matrices match the program", () => {
         assert.deepEqual(
             rows.map(([wave, steps]) => [Number(wave), Number(steps)]),
             Array.from({ length: waves }, (_, i) => [i + 1, plan.steps.filter((s) => s.wave <= i + 1).length]),
-            STALE,
+            stale("interrupted"),
         );
         for (const [wave, , rerun, resume] of rows) assert.deepEqual([rerun, resume], ["converged", "converged"], `wave ${wave}`);
     });

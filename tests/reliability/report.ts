@@ -18,5 +18,7 @@ export function committedSection(title: string): string {
     return text.slice(start + 1, end < 0 ? undefined : end);
 }
 
-/** How to fix a stale report. */
-export const STALE = "docs/reliability.md is stale: run npm run verify:reliability and commit it";
+/** How to fix a stale section of the report. */
+export function stale(section: "bad-inputs" | "secrets" | "faults" | "interrupted"): string {
+    return `docs/reliability.md is stale: run npm run verify:reliability -- --only ${section} and commit it`;
+}

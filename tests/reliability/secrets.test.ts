@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { auditStack, secretAudit, stacks, type SecretAudit } from "../../tools/reliability/secrets";
 import { renderSecrets } from "../../tools/reliability/report";
-import { committedSection, STALE } from "./report";
+import { committedSection, stale } from "./report";
 
 describe("secret audit", () => {
     let audits: SecretAudit[];
@@ -37,6 +37,6 @@ describe("secret audit", () => {
     });
 
     test("the committed report has these counts", () => {
-        assert.equal(committedSection("Secret audit"), renderSecrets(audits, canary.findings.length), STALE);
+        assert.equal(committedSection("Secret audit"), renderSecrets(audits, canary.findings.length), stale("secrets"));
     });
 });
