@@ -56,8 +56,15 @@ log "ambient capture works: the probe pod is redirected through ztunnel"`;
         MESH_LABEL: `${label.key}=${label.value}`,
     })}
 export KUBECONFIG=/etc/kubernetes/admin.conf
+# The throwaway namespace must not outlive the check: when deleting it fails the step fails too, so the next run
+# (which deletes a leftover first) cleans up.
 cleanup() {
-  kubectl delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  local status=$?
+  if ! kubectl delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1; then
+    log "could not delete the throwaway namespace $NS: the next run deletes it"
+    [ "$status" -ne 0 ] || status=1
+  fi
+  exit "$status"
 }
 
 # 1. istio-cni runs on every node: its readiness means the plugin is in place there.

@@ -144,7 +144,8 @@ if ! [[ $machine_id =~ ^[0-9a-f]{32}$ ]]; then
   problems+=("/etc/machine-id is missing or malformed: run systemd-machine-id-setup")
 fi
 
-if [ -n "$(swapon --show --noheadings)" ]; then
+active_swap=$(swapon --show --noheadings) || problems+=("cannot list active swap (swapon --show failed): check util-linux")
+if [ -n "$active_swap" ]; then
   log "swap is on; the prepare step turns it off (the kubelet refuses to start with swap)"
 fi
 
@@ -268,7 +269,9 @@ export interface PrepareInput {
 export function prepareScript(input: PrepareInput): string {
     return `${header("prepare", k8sRepoVars(input.kubernetesVersion))}${WRITE_IF_CHANGED}${K8S_PACKAGES}
 # 1. Swap: off now, and commented out of /etc/fstab so it stays off after a reboot.
-if [ -n "$(swapon --show --noheadings)" ]; then
+# A failing swapon is not "no swap" (set -e does not see inside a test): without an answer prepare stops.
+active_swap=$(swapon --show --noheadings) || die "cannot list active swap (swapon --show failed): the kubelet needs swap off"
+if [ -n "$active_swap" ]; then
   swapoff -a
   log "swap turned off"
 fi
@@ -360,13 +363,14 @@ printf '%s\\n' "$containerd_config" | write_if_changed /etc/containerd/config.to
 if [ "$(systemctl is-enabled containerd 2>/dev/null || true)" != enabled ]; then
   systemctl enable containerd
 fi
-if [ "$(systemctl is-active containerd 2>/dev/null || true)" != active ]; then
-  systemctl start containerd
-  rm -f "$restart_pending"
-elif [ -e "$restart_pending" ]; then
+# A pending config restarts containerd whatever is-active says (restart also starts a stopped unit): a failed
+# is-active must not pass for "stopped" and let a start drop the marker while the old config stays loaded.
+if [ -e "$restart_pending" ]; then
   systemctl restart containerd
   rm -f "$restart_pending"
   log "restarted containerd"
+elif [ "$(systemctl is-active containerd 2>/dev/null || true)" != active ]; then
+  systemctl start containerd
 fi
 if [ "$(systemctl is-enabled kubelet 2>/dev/null || true)" != enabled ]; then
   systemctl enable kubelet

@@ -31,31 +31,7 @@ export const FAULT_IGNORED: readonly RegExp[] = [/\|\/var\/log:\/homelab(\/|$)/,
  * belong to their components). Each is reported with its reason; a case matching none of them that does not
  * converge fails `npm run verify:reliability`, and so does an entry that no longer matches a failing case.
  */
-export const KNOWN_FAULT_FINDINGS: readonly { readonly step: string; readonly call: RegExp; readonly why: string }[] = [
-    {
-        step: "prepare",
-        call: /^swapon --show --noheadings$/,
-        why:
-            "prepare reads `[ -n \"$(swapon --show --noheadings)\" ]`: a failing swapon inside the test is not caught by " +
-            "set -e, so prepare concludes there is no swap, skips swapoff and succeeds; init's preflight then refuses " +
-            "the active swap, and since prepare succeeded the engine never re-runs it",
-    },
-    {
-        step: "prepare",
-        call: /^systemctl is-active containerd$/,
-        why:
-            "prepare takes a failed `systemctl is-active containerd` for an inactive unit: it runs `systemctl start` " +
-            "(a no-op on a running unit) and deletes the restart marker, so containerd keeps its old config " +
-            "(cgroupfs) and kubeadm init times out; prepare succeeded, so nothing restarts containerd later",
-    },
-    {
-        step: "istio-mesh-check",
-        call: /^kubectl delete namespace homelab-mesh-check --ignore-not-found --wait=false$/,
-        why:
-            "the smoke test's EXIT-trap cleanup ignores its own failure (`|| true`), so the throwaway namespace and " +
-            "probe pod stay in the cluster; harmless (the next mesh-check run deletes it first) but not the clean state",
-    },
-];
+export const KNOWN_FAULT_FINDINGS: readonly { readonly step: string; readonly call: RegExp; readonly why: string }[] = [];
 
 /** The known finding a non-converging case matches, if any. */
 export function knownFinding(c: { readonly step: string; readonly call: string }, kind: string): string | undefined {
