@@ -10,6 +10,7 @@
  * overlap the joins, a re-run makes a mutating call, or (full run only: one sample per size is too noisy) growth is
  * not linear.
  */
+import { exitAfterFlush } from "./plan/exit";
 import { cpus, loadavg, totalmem } from "node:os";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -185,9 +186,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (err: unknown) => {
         process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );

@@ -13,6 +13,7 @@
  * example, a secret leaks, an interruption or fault does not converge (other than the documented findings), a
  * documented finding no longer occurs, or (with --check) the report is stale.
  */
+import { exitAfterFlush } from "./plan/exit";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { loadPlanSteps } from "../tests/host/plan-steps";
@@ -127,9 +128,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (err: unknown) => {
         process.stderr.write(`verify:reliability failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-        process.exit(2);
+        exitAfterFlush(2);
     },
 );
