@@ -23,6 +23,14 @@ export interface PlanSample {
     readonly resources: number;
     readonly components: number;
     readonly waves: number;
+    /**
+     * Waves of the bootstrap itself: every resource outside the rolling upgrade chain (`homelab:k8s:ClusterUpgrade`),
+     * whose steps are serial by design (one batch of nodes at a time) and, on a fresh install, only confirm the
+     * version. Nothing of the bootstrap waits for the chain.
+     */
+    readonly bootstrapWaves: number;
+    /** Waves the upgrade chain spans (first to last of its steps); 0 without one. */
+    readonly upgradeChainWaves: number;
     /** Dependency edges (sum of every resource's `waitsFor`). */
     readonly edges: number;
     /** Waves of the worker joins (min and max) and of the Cilium release. */
@@ -40,6 +48,9 @@ async function main(): Promise<void> {
     const plan = await buildPlan({ projectDir: path.resolve(__dirname, "../.."), stack: "dev", overrides, env });
     const ms = performance.now() - started;
     const entries = plan.waves.flatMap((w) => w.resources.map((r) => ({ ...r, wave: w.wave })));
+    const upgradeComponents = new Set(plan.components.filter((c) => c.type === "homelab:k8s:ClusterUpgrade").map((c) => c.name));
+    const inChain = (e: (typeof entries)[number]): boolean => e.parent !== null && upgradeComponents.has(e.parent);
+    const chainWaves = entries.filter(inChain).map((e) => e.wave);
     const joins = entries.filter((e) => /^worker\d+-join$/.test(e.name)).map((e) => e.wave);
     const sample: PlanSample = {
         nodes: count,
@@ -49,6 +60,8 @@ async function main(): Promise<void> {
         resources: plan.summary.resources,
         components: plan.summary.components,
         waves: plan.summary.waves,
+        bootstrapWaves: Math.max(0, ...entries.filter((e) => !inChain(e)).map((e) => e.wave)),
+        upgradeChainWaves: chainWaves.length > 0 ? Math.max(...chainWaves) - Math.min(...chainWaves) + 1 : 0,
         edges: entries.reduce((n, e) => n + e.waitsFor.length, 0),
         joinWaves: joins.length > 0 ? [Math.min(...joins), Math.max(...joins)] : null,
         ciliumReleaseWave: entries.find((e) => e.name === "cilium-release")?.wave ?? null,
