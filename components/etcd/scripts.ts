@@ -13,11 +13,9 @@
  */
 import { scriptHeader as header, STAGING_DIR } from "../remote/script";
 import { WRITE_IF_CHANGED } from "../kubeadm/scripts";
+import { SNAPSHOT_LOCK, SNAPSHOT_TOOL, SNAPSHOT_UNIT } from "./paths";
 
-/** Where the snapshot tool is installed on the control plane (also the on-demand command for operators). */
-export const SNAPSHOT_TOOL = "/usr/local/sbin/homelab-etcd-snapshot";
-/** systemd units of the periodic snapshot. */
-export const SNAPSHOT_UNIT = "homelab-etcd-snapshot";
+export { SNAPSHOT_LOCK, SNAPSHOT_TOOL, SNAPSHOT_UNIT };
 /** Where etcdctl writes inside the pod = on the host (kubeadm's hostPath mount of the etcd data directory). */
 export const SNAPSHOT_SCRATCH = "/var/lib/etcd/homelab-snapshot.db";
 
@@ -42,10 +40,14 @@ export function snapshotToolScript(input: SnapshotToolInput): string {
         SNAPSHOT_DIR: input.dir,
         RETAIN: String(input.retain),
         SCRATCH: SNAPSHOT_SCRATCH,
+        LOCK: SNAPSHOT_LOCK,
     })}
 label=\${1:-}
 [[ $label =~ ^[A-Za-z0-9._-]*$ ]] || die "the label may hold letters, digits, '.', '_' and '-' only"
 [ -f /etc/kubernetes/admin.conf ] || die "/etc/kubernetes/admin.conf is missing: this is not an initialised control plane"
+# One snapshot at a time (the timer, a pre-upgrade snapshot, an operator): they share the scratch file.
+exec 9>"$LOCK"
+flock -w 600 9 || die "another etcd snapshot has held $LOCK for 10 minutes; is one stuck? (fuser -v $LOCK)"
 rm -f "$SCRATCH" "$SCRATCH.part"
 kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system exec "etcd-$NODE" -- etcdctl \\
   --endpoints=https://127.0.0.1:2379 \\

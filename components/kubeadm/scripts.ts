@@ -13,6 +13,7 @@
 import { scriptHeader as header, STAGING_DIR } from "../remote/script";
 import type { KubeVipSettings } from "./config";
 import { KUBE_VIP_MANIFEST, kubeVipManifest } from "./kube-vip";
+import { SNAPSHOT_TOOL, SNAPSHOT_UNIT } from "../etcd/paths";
 
 /** Root-only folder on the host for kubeadm logs. */
 export const HOST_LOG_DIR = "/var/log/homelab";
@@ -89,6 +90,59 @@ run_kubeadm() {
       | sed -E 's/[a-z0-9]{6}\\.[a-z0-9]{16}/<redacted-token>/g; s/[a-f0-9]{64}/<redacted-key>/g' >&2
   fi
   return "$status"
+}
+`;
+
+/** How long a step on the primary waits for the API server behind the endpoint to answer again. */
+export const API_WAIT_SECONDS = 120;
+
+/**
+ * Shell for steps that talk to the cluster through the admin kubeconfig, which points at `controlPlaneEndpoint`. The
+ * endpoint is away for seconds in normal operation: kube-vip restarts when init switches its static pod from
+ * super-admin.conf to admin.conf, and the virtual IP moves when the control plane holding it leaves etcd. `kube` and
+ * `with_api` try a failed call again once the API server answers again (3 attempts); a call that fails while the API
+ * server answers fails at once. Only for calls that are safe to repeat (reads, `--ignore-not-found` deletes, drains,
+ * kubeadm's token and upload-certs, whose callers check the outcome).
+ */
+export const API_RETRY = `
+api_ready() { kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw=/readyz >/dev/null 2>&1; }
+# wait_for_api: until the API server behind admin.conf answers /readyz, at most API_WAIT seconds.
+wait_for_api() {
+  local waited=0
+  until api_ready; do
+    [ "$waited" -lt "$API_WAIT" ] \\
+      || die "the API server behind /etc/kubernetes/admin.conf did not answer within \${API_WAIT}s (kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw=/readyz); bring the control plane or the endpoint back and run pulumi up again"
+    sleep 2
+    waited=$((waited + 2))
+  done
+}
+# with_api ARGS...: runs ARGS; when it fails because the API server stopped answering, waits for it and tries again.
+with_api() {
+  local attempt status
+  for attempt in 1 2 3; do
+    status=0
+    "$@" || status=$?
+    if [ "$status" -eq 0 ] || [ "$attempt" -eq 3 ] || api_ready; then
+      return "$status"
+    fi
+    log "$1 failed while the API server was not answering (attempt $attempt of 3); waiting for it"
+    wait_for_api
+  done
+}
+kube() { with_api kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+`;
+
+/**
+ * Shell: `joined NODE` succeeds when the Node exists and is Ready, what kubeadm join itself refuses to join over. A join
+ * that failed after the kubelet registered the Node was rolled back (kubelet stopped), so its Node goes NotReady and
+ * still needs a fresh token and certificates for the next attempt. Needs `kube` (API_RETRY).
+ */
+const NODE_JOINED = `
+joined() {
+  local ready
+  ready=$(kube get node "$1" --ignore-not-found -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') \\
+    || die "cannot ask the API server about node $1 (kubectl failed above)"
+  [ "$ready" = True ]
 }
 `;
 
@@ -540,6 +594,35 @@ ${bootstrap ? '  [ "$1" = admin ] || manifest=$KUBE_VIP_SUPER_ADMIN\n' : ""}  pr
     };
 }
 
+/**
+ * Seconds init gives the kubelet to restart kube-vip after its manifest changed: the kubelet watches the manifests
+ * folder (inotify) and lists it again every `fileCheckFrequency` (20 s by default, KubeletConfiguration), then
+ * replaces the pod; the new kube-vip renews the Lease it held under the same identity (the node name).
+ */
+export const KUBE_VIP_SETTLE_SECONDS = 25;
+
+/**
+ * Shell (needs kubeVipHelpers' and API_RETRY's): `switch_kube_vip_to_admin` moves the primary's kube-vip from
+ * super-admin.conf to admin.conf. When that changed the manifest, the VIP is away for a moment while the kubelet
+ * restarts kube-vip, so it waits until the restart is due and the API server answers through the VIP again: every
+ * later step (joins, the Helm releases through the Kubernetes provider) talks to the cluster through it.
+ */
+const KUBE_VIP_SWITCH = `
+switch_kube_vip_to_admin() {
+  local status=0
+  printf '%s' "$KUBE_VIP_ADMIN" | write_if_changed "$KUBE_VIP_MANIFEST" 0600 || status=$?
+  case $status in
+    0)
+      log "kube-vip restarts on admin.conf: waiting \${KUBE_VIP_SETTLE}s for the kubelet to restart it, then for the API server at $ENDPOINT"
+      sleep "$KUBE_VIP_SETTLE"
+      wait_for_api
+      ;;
+    1) ;;
+    *) die "could not write $KUBE_VIP_MANIFEST" ;;
+  esac
+}
+`;
+
 /** Inputs of the init step. */
 export interface InitScriptInput {
     /** Kubernetes node name of the control plane. */
@@ -573,13 +656,19 @@ refuse_serving_endpoint() {
  */
 export function initScript(input: InitScriptInput): string {
     const vip = kubeVipHelpers(input.kubeVip, true);
-    const switchToAdmin = input.kubeVip ? "\nkube_vip_manifest admin" : "";
+    const switchToAdmin = input.kubeVip ? "\nswitch_kube_vip_to_admin" : "";
     return kubeadmOnceScript({
         verb: "init",
         config: "kubeadm-init.yaml",
         configStep: "kubeadm-config",
         doneMarker: "/etc/kubernetes/admin.conf",
-        vars: { NODE: input.nodeName, SCHEDULABLE: String(input.schedulableControlPlane), ENDPOINT: input.controlPlaneEndpoint, ...vip.vars },
+        vars: {
+            NODE: input.nodeName,
+            SCHEDULABLE: String(input.schedulableControlPlane),
+            ENDPOINT: input.controlPlaneEndpoint,
+            ...vip.vars,
+            ...(input.kubeVip ? { API_WAIT: String(API_WAIT_SECONDS), KUBE_VIP_SETTLE: String(KUBE_VIP_SETTLE_SECONDS) } : {}),
+        },
         // Read-only checks first: nothing changes on a cluster that is refused.
         whenDone: `refuse_cluster_drift\nrefuse_kube_proxy${switchToAdmin}\nreconcile_control_plane_taint`,
         before: `refuse_serving_endpoint${input.kubeVip ? "\nkube_vip_manifest super-admin" : ""}`,
@@ -587,7 +676,7 @@ export function initScript(input: InitScriptInput): string {
         // for control planes that join later (kubeadm deletes them after two hours; joins upload them again).
         flags: ["--upload-certs"],
         afterwards: `refuse_kube_proxy${switchToAdmin}`,
-        helpers: `${KUBE_PROXY_GUARD}${CLUSTER_DRIFT}${CONTROL_PLANE_TAINT_SHELL}${ENDPOINT_GUARD}${vip.helpers}`,
+        helpers: `${KUBE_PROXY_GUARD}${CLUSTER_DRIFT}${CONTROL_PLANE_TAINT_SHELL}${ENDPOINT_GUARD}${vip.helpers}${input.kubeVip ? `${API_RETRY}${KUBE_VIP_SWITCH}` : ""}`,
         success: "control plane initialised without kube-proxy",
         skipped: "control plane already initialised",
     });
@@ -630,17 +719,15 @@ esac
  * short TTL unless it is already valid. Does nothing when the node is already a member.
  */
 export function ensureTokenScript(): string {
-    return `${header("ensure-token", { TTL: JOIN_TOKEN_TTL })}
+    return `${header("ensure-token", { TTL: JOIN_TOKEN_TTL, API_WAIT: String(API_WAIT_SECONDS) })}${API_RETRY}${NODE_JOINED}
 token="" node="" machine_id=""
 IFS= read -r token || true
 IFS= read -r node || true
 IFS= read -r machine_id || true
 [[ $token =~ ^[a-z0-9]{6}\\.[a-z0-9]{16}$ ]] || die "stdin did not start with a bootstrap token"
 [ -n "$node" ] || die "stdin did not name the joining node"
-kube() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-
-member=$(kube get node "$node" --ignore-not-found -o name) || die "cannot ask the API server about node $node (kubectl failed above)"
-if [ -n "$member" ]; then
+wait_for_api
+if joined "$node"; then
   log "$node is already a member of the cluster; no token needed"
   exit 0
 fi
@@ -654,7 +741,7 @@ done <<<"$nodes"
 
 token_id=\${token%%.*}
 token_state() {
-  kubeadm token list 2>/dev/null | awk -v id="$token_id." 'index($1, id) == 1 { print ($2 == "<invalid>" ? "expired" : "valid"); exit }'
+  with_api kubeadm token list 2>/dev/null | awk -v id="$token_id." 'index($1, id) == 1 { print ($2 == "<invalid>" ? "expired" : "valid"); exit }'
 }
 case "$(token_state)" in
   valid)
@@ -662,10 +749,12 @@ case "$(token_state)" in
     exit 0
     ;;
   expired)
-    kubeadm token delete "$token_id" >/dev/null
+    with_api kubeadm token delete "$token_id" >/dev/null
     ;;
 esac
-if ! kubeadm token create "$token" --ttl "$TTL" --description "homelab: join $node" >/dev/null 2>&1; then
+# kubeadm prints the token: its output goes nowhere.
+create_token() { kubeadm token create "$token" --ttl "$TTL" --description "homelab: join $node" >/dev/null 2>&1; }
+if ! with_api create_token; then
   # Workers join in parallel: another join may have created the same token a moment ago.
   [ "$(token_state)" = valid ] || die "kubeadm token create failed on the control plane"
 fi
@@ -727,19 +816,18 @@ export function joinScript(input: JoinScriptInput = {}): string {
  * from a command line. stdin names the joining node; nothing happens when it is already a member.
  */
 export function uploadCertsScript(): string {
-    return `${header("upload-certs", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml` })}${RUN_KUBEADM}
+    return `${header("upload-certs", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml`, API_WAIT: String(API_WAIT_SECONDS) })}${RUN_KUBEADM}${API_RETRY}${NODE_JOINED}
 node=""
 IFS= read -r node || true
 [ -n "$node" ] || die "stdin did not name the joining control plane"
 [ -f /etc/kubernetes/admin.conf ] || die "/etc/kubernetes/admin.conf is missing: this control plane is not initialised"
-member=$(kubectl --kubeconfig /etc/kubernetes/admin.conf get node "$node" --ignore-not-found -o name) \\
-  || die "cannot ask the API server about node $node (kubectl failed above)"
-if [ -n "$member" ]; then
+wait_for_api
+if joined "$node"; then
   log "$node is already a member of the cluster; no certificates needed"
   exit 0
 fi
 [ -f "$CONFIG" ] || die "$CONFIG is missing (was ~/${STAGING_DIR} removed?): re-create it with pulumi up --replace on this node's kubeadm-config resource"
-run_kubeadm upload-certs init phase upload-certs --upload-certs --skip-certificate-key-print --config "$CONFIG" \\
+with_api run_kubeadm upload-certs init phase upload-certs --upload-certs --skip-certificate-key-print --config "$CONFIG" \\
   || die "kubeadm init phase upload-certs failed (full log: ${HOST_LOG_DIR}/upload-certs.log)"
 log "control-plane certificates uploaded for $node (kubeadm deletes them after 2 hours)"
 `;
@@ -825,13 +913,12 @@ remove_etcd_member() {
 }
 `
         : "";
-    return `${header("leave", { NODE: input.nodeName, DRAIN_TIMEOUT: input.drainTimeout ?? DRAIN_TIMEOUT })}
-kube() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-${etcd}
+    return `${header("leave", { NODE: input.nodeName, DRAIN_TIMEOUT: input.drainTimeout ?? DRAIN_TIMEOUT, API_WAIT: String(API_WAIT_SECONDS) })}${API_RETRY}${etcd}
 if [ ! -f /etc/kubernetes/admin.conf ]; then
   log "this control plane has no /etc/kubernetes/admin.conf (the cluster is gone): nothing to drain or delete for $NODE"
   exit 0
 fi
+wait_for_api
 member=$(kube get node "$NODE" --ignore-not-found -o name) || die "cannot ask the API server about node $NODE (kubectl failed above); fix the control plane and run pulumi again"
 if [ -n "$member" ]; then
   kube drain "$NODE" --ignore-daemonsets --delete-emptydir-data --force --timeout="$DRAIN_TIMEOUT" >&2 \\
@@ -864,7 +951,13 @@ if [ -n "$owner" ] && [ "$owner" != "$NODE" ]; then
 fi
 `
         : "";
-    return `${header("reset", input ? { NODE: input.nodeName, MEMBER_FILE, VIP_FILE } : { VIP_FILE })}${KUBEADM_STATE}${owner}
+    const snapshots = {
+        SNAPSHOT_TOOL,
+        SNAPSHOT_TIMER: `${SNAPSHOT_UNIT}.timer`,
+        SNAPSHOT_TIMER_FILE: `/etc/systemd/system/${SNAPSHOT_UNIT}.timer`,
+        SNAPSHOT_SERVICE_FILE: `/etc/systemd/system/${SNAPSHOT_UNIT}.service`,
+    };
+    return `${header("reset", input ? { NODE: input.nodeName, MEMBER_FILE, VIP_FILE, ...snapshots } : { VIP_FILE, ...snapshots })}${KUBEADM_STATE}${owner}
 # kube-vip's virtual IP, read from its static pod before kubeadm reset empties the manifests folder, and kept in
 # VIP_FILE until it is off the interfaces (so a re-run after a failure still knows it). Read from the host, not the
 # stack config: this script is the delete of a resource whose inputs must not follow config changes.
@@ -882,6 +975,18 @@ fi
 if [ -e ${KUBE_VIP_MANIFEST} ]; then
   rm -f ${KUBE_VIP_MANIFEST}
   log "removed kube-vip's static pod"
+fi
+# The etcd snapshot tool and its timer (on the first control plane): with the cluster gone, every tick would fail.
+# Snapshots already taken stay where they are.
+if [ -e "$SNAPSHOT_TIMER_FILE" ] || [ -e "$SNAPSHOT_SERVICE_FILE" ]; then
+  systemctl disable --now "$SNAPSHOT_TIMER" >&2 || die "could not stop $SNAPSHOT_TIMER"
+  rm -f "$SNAPSHOT_TIMER_FILE" "$SNAPSHOT_SERVICE_FILE"
+  systemctl daemon-reload
+  log "removed the periodic etcd snapshot ($SNAPSHOT_TIMER)"
+fi
+if [ -e "$SNAPSHOT_TOOL" ]; then
+  rm -f "$SNAPSHOT_TOOL"
+  log "removed $SNAPSHOT_TOOL"
 fi
 if [ -d /etc/cni/net.d ] && [ -n "$(ls -A /etc/cni/net.d)" ]; then
   find /etc/cni/net.d -mindepth 1 -delete

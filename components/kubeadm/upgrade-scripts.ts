@@ -22,6 +22,8 @@ import { scriptHeader as header, STAGING_DIR } from "../remote/script";
 import { SNAPSHOT_TOOL } from "../etcd/scripts";
 // DRAIN_TIMEOUT: shared with the leave step; in an upgrade the node stays cordoned when it runs out, a re-run drains again.
 import {
+    API_RETRY,
+    API_WAIT_SECONDS,
     DRAIN_TIMEOUT,
     K8S_PACKAGES,
     k8sRepoVars,
@@ -37,6 +39,8 @@ export const NODE_READY_TIMEOUT = "5m";
 export const UPGRADE_ANNOTATION = "homelab.dev/cordoned-for-upgrade";
 /** Marker of a kubelet whose package moved but which has not been restarted yet. */
 export const KUBELET_RESTART_PENDING = "/var/lib/homelab/kubelet-restart-pending";
+/** The API_WAIT variable of the scripts that use API_RETRY. */
+const API_WAIT = String(API_WAIT_SECONDS);
 /** First minor whose kubeadm takes `--skip-phases=addon/kube-proxy` on `upgrade apply`/`upgrade node` (kubernetes#126032, #127242). */
 export const SKIP_PHASES_MIN_MINOR = 32;
 
@@ -65,9 +69,11 @@ check_version_step() {
 }
 `;
 
-/** Shell (needs YAML_VALUE): `kube` (kubectl as cluster admin) and the cluster's version. */
-const CLUSTER_QUERIES = `
-kube() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+/**
+ * Shell (needs YAML_VALUE and API_WAIT): `kube` (kubectl as cluster admin, made again when the API server stopped
+ * answering: an upgrade restarts the API servers, and with kube-vip the address can move) and the cluster's version.
+ */
+const CLUSTER_QUERIES = `${API_RETRY}
 # cluster_version: the control plane's version, as kubeadm init/upgrade apply stored it in the kubeadm-config ConfigMap.
 cluster_version() {
   local config version
@@ -139,7 +145,7 @@ export interface UpgradeSnapshotInput {
  * upgrade is pending).
  */
 export function upgradeSnapshotScript(input: UpgradeSnapshotInput): string {
-    return `${header("upgrade-snapshot", { K8S_VERSION: input.kubernetesVersion, SNAPSHOT_TOOL })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}
+    return `${header("upgrade-snapshot", { K8S_VERSION: input.kubernetesVersion, SNAPSHOT_TOOL, API_WAIT })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}
 cluster=$(cluster_version)
 check_version_step "$cluster" "$K8S_VERSION" "the cluster"
 nodes=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion}{"\\n"}{end}') \\
@@ -194,12 +200,15 @@ export function upgradeNodeScript(input: UpgradeNodeInput): string {
   run_kubeadm upgrade-apply upgrade apply "v$K8S_VERSION" --yes ${skip} \\
     || die "kubeadm upgrade apply failed (log: ${"$"}{LOG_DIR}/upgrade-apply.log); kubeadm rolls its own changes back, so fix the cause and run pulumi up again"
   log "control plane upgraded to $K8S_VERSION"
+  # The API server just restarted (and with kube-vip the VIP may be moving): read through the endpoint once it answers.
+  wait_for_api
   refuse_kube_proxy_after_upgrade
 fi`
             : input.role === "control-plane"
               ? `if [ "$(manifest_version)" != "v$K8S_VERSION" ]; then
   run_kubeadm upgrade-node upgrade node ${skip} || die "kubeadm upgrade node failed (log: ${"$"}{LOG_DIR}/upgrade-node.log)"
   log "control plane instance upgraded to $K8S_VERSION"
+  wait_for_api
 fi`
               : `if ! at_target kubelet; then
   # Until kubelet moves, kubeadm upgrade node may not have run yet (it only rewrites the kubelet's configuration).
@@ -209,7 +218,7 @@ fi`;
         ...k8sRepoVars(input.kubernetesVersion),
         NODE: input.nodeName,
         ...(controlPlane
-            ? { DRAIN: String(input.drain), DRAIN_TIMEOUT, READY_TIMEOUT: NODE_READY_TIMEOUT, UPGRADE_ANNOTATION }
+            ? { DRAIN: String(input.drain), DRAIN_TIMEOUT, READY_TIMEOUT: NODE_READY_TIMEOUT, UPGRADE_ANNOTATION, API_WAIT }
             : {}),
         RESTART_PENDING: KUBELET_RESTART_PENDING,
         LOG_DIR: "/var/log/homelab",
@@ -287,6 +296,7 @@ export function upgradeWorkerScript(input: UpgradeWorkerInput): string {
         DRAIN_TIMEOUT,
         READY_TIMEOUT: NODE_READY_TIMEOUT,
         UPGRADE_ANNOTATION,
+        API_WAIT,
     })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${NODE_MAINTENANCE}
 action=\${1:-} node=\${2:-}
 [ -n "$node" ] || die "usage: upgrade-worker.sh drain|uncordon NODE"
@@ -315,7 +325,7 @@ esac
  * run the target version, and kube-proxy did not come back.
  */
 export function upgradeVerifyScript(input: UpgradeSnapshotInput): string {
-    return `${header("upgrade-verify", { K8S_VERSION: input.kubernetesVersion })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${KUBE_PROXY_GUARD}${KUBE_PROXY_AFTER_UPGRADE}
+    return `${header("upgrade-verify", { K8S_VERSION: input.kubernetesVersion, API_WAIT })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${KUBE_PROXY_GUARD}${KUBE_PROXY_AFTER_UPGRADE}
 refuse_kube_proxy_after_upgrade
 cluster=$(cluster_version)
 [ "\${cluster#v}" = "$K8S_VERSION" ] || die "the cluster runs \${cluster#v}, not $K8S_VERSION, after the upgrade steps: run pulumi up again"

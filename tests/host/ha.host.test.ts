@@ -24,13 +24,18 @@ import {
     SimHost,
     stageControlPlane,
     stageControlPlaneJoin,
+    stageWorker,
+    ensureTokenInput,
+    machineIdFrom,
     withHosts,
     writeCiliumDatapath,
     type RunResult,
     type SimHostOptions,
 } from "./harness";
+import { snapshotInstallScript, snapshotToolScript } from "../../components/etcd";
 
 const MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml";
+const SNAPSHOT_DIR = "/var/lib/homelab/etcd-snapshots";
 
 /** Re-runs a step and asserts it made no mutating call and left every file and every bit of state as it was. */
 async function assertNoChange(hosts: readonly SimHost[], what: string, run: () => Promise<RunResult>): Promise<RunResult> {
@@ -55,6 +60,29 @@ async function withCluster(names: readonly string[], fn: (hosts: SimHost[], clus
     } finally {
         cluster.dispose();
     }
+}
+
+/**
+ * Takes the cluster's endpoint away (kube-vip restarting, or the virtual IP moving) until a script has waited `waits`
+ * times (`sleep`); with `when`, only from the first call of that stub (`TOOL-OP`) on, once.
+ */
+async function endpointAway(host: SimHost, waits: number, when?: string): Promise<void> {
+    const away = 'mv "$SIM_CLUSTER/endpoint" "$SIM_STATE/endpoint-away"';
+    if (when) {
+        await host.hook(when, `[ -e "$SIM_STATE/endpoint-dropped" ] || { touch "$SIM_STATE/endpoint-dropped"; ${away}; }\n`);
+    } else {
+        await host.check(away);
+    }
+    await host.hook(
+        "sleep-wait",
+        `n=$(( $(cat "$SIM_STATE/waits" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$SIM_STATE/waits"\n` +
+            `if [ "$n" -ge ${waits} ] && [ -e "$SIM_STATE/endpoint-away" ]; then mv "$SIM_STATE/endpoint-away" "$SIM_CLUSTER/endpoint"; fi\n`,
+    );
+}
+
+/** How many times the host's scripts waited (`sleep`) since its calls were last cleared. */
+async function waits(host: SimHost): Promise<number> {
+    return (await host.calls()).filter((c) => c.tool === "sleep").length;
 }
 
 /** Lines of the cluster's etcd member list (NAME), sorted. */
@@ -120,7 +148,14 @@ describe("HA control plane", { concurrency: 2 }, () => {
             assert.match(rerun.stderr, /wrote \/etc\/kubernetes\/manifests\/kube-vip\.yaml/);
             assert.equal(await cp1.readFile(MANIFEST), admin);
             assert.deepEqual((await cp1.mutatingCalls()).filter((c) => c.tool === "kubeadm"), [], "no second init");
+            // The switch restarts kube-vip: init waits until the kubelet has done so and the VIP answers again.
+            const lines = (await cp1.calls()).map((c) => c.line);
+            const settle = lines.indexOf("sleep 25");
+            assert.ok(settle >= 0, lines.join("\n"));
+            assert.equal(lines[settle + 1], "kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw=/readyz");
+            await cp1.clearCalls();
             await assertNoChange([cp1], "init.sh after the switch", () => cp1.runStaged("init.sh"));
+            assert.equal(await waits(cp1), 0, "an unchanged manifest restarts nothing, so nothing to wait for");
         });
     });
 
@@ -176,6 +211,83 @@ describe("HA control plane", { concurrency: 2 }, () => {
             assert.match(failed.stderr, /kubeadm init phase upload-certs failed \(full log: \/var\/log\/homelab\/upload-certs\.log\)/);
             await cp1.clearFaults();
             expectSuccess(await cp1.runStaged("upload-certs.sh", [], { stdin: "cp2\n" }), "upload-certs after the failure");
+        });
+    });
+
+    hostTest("the endpoint away for seconds right after init (kube-vip restarting on admin.conf): the join's primary-side steps wait for it", async () => {
+        await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
+            await bootControlPlane(cp1, "cp1", { kubeVip: KUBE_VIP });
+            await endpointAway(cp1, 3);
+            await cp1.clearCalls();
+            await bootControlPlaneJoin(cp1, cp2, "cp2", { kubeVip: KUBE_VIP });
+            assert.equal(await waits(cp1), 3, "upload-certs waited three times, then went on");
+            assert.deepEqual(await etcdMembers(cp1), ["cp1", "cp2"]);
+            assert.match((await cp1.readCluster("nodes/cp2")) ?? "", / Ready$/m);
+        });
+    });
+
+    hostTest("the endpoint dropping in the middle of a step: the failed call is made again once the API server answers", async () => {
+        await withCluster(["cp1", "w1"], async ([cp1, w1]) => {
+            await bootControlPlane(cp1, "cp1", { kubeVip: KUBE_VIP });
+            stageWorker(w1, "w1", await readCaCertHash(cp1));
+            const preflight = expectSuccess(await w1.runStaged("preflight.sh"), "preflight");
+            expectSuccess(await w1.runStaged("prepare.sh"), "prepare");
+            expectSuccess(await runMembership(w1, "w1"), "membership");
+            // A fresh token is needed (the one init made expired), and the endpoint goes away right at its creation.
+            await cp1.check(`sed -i 's/^expired=no$/expired=yes/' "$SIM_CLUSTER/tokens/${CLUSTER.token.split(".")[0]}"`);
+            await endpointAway(cp1, 2, "kubeadm-token-create");
+            await cp1.clearCalls();
+            const token = expectSuccess(
+                await cp1.runStaged("ensure-token.sh", [], { stdin: ensureTokenInput("w1", machineIdFrom(preflight.stdout)) }),
+                "ensure-token",
+            );
+            assert.match(token.stderr, /create_token failed while the API server was not answering \(attempt 1 of 3\); waiting for it/);
+            assert.equal((await cp1.mutatingCalls()).filter((c) => c.line.startsWith("kubeadm token create")).length, 2);
+            expectSuccess(await w1.runStaged("join.sh"), "join with the token made on the second attempt");
+        });
+    });
+
+    hostTest("the endpoint that never comes back: the step stops after a bounded wait, naming the check to make", async () => {
+        await withCluster(["cp1"], async ([cp1]) => {
+            await bootControlPlane(cp1, "cp1", { kubeVip: KUBE_VIP });
+            await endpointAway(cp1, Number.MAX_SAFE_INTEGER);
+            await cp1.clearCalls();
+            const failed = await cp1.runStaged("upload-certs.sh", [], { stdin: "cp2\n" });
+            assert.notEqual(failed.status, 0);
+            assert.match(failed.stderr, /the API server behind \/etc\/kubernetes\/admin\.conf did not answer within 120s \(kubectl --kubeconfig \/etc\/kubernetes\/admin\.conf get --raw=\/readyz\)/);
+            assert.equal(await waits(cp1), 60, "2 s at a time, 120 s in all");
+            assert.deepEqual(await cp1.mutatingCalls(), []);
+        });
+    });
+
+    hostTest("a control-plane join that failed after its kubelet registered: a later retry gets fresh certificates and a fresh token", async () => {
+        await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
+            await bootControlPlane(cp1);
+            stageControlPlaneJoin(cp2, "cp2", await readCaCertHash(cp1));
+            const preflight = expectSuccess(await cp2.runStaged("preflight.sh"), "preflight");
+            expectSuccess(await cp2.runStaged("prepare.sh"), "prepare");
+            expectSuccess(await runMembership(cp2, "cp2"), "membership");
+            const tokenInput = ensureTokenInput("cp2", machineIdFrom(preflight.stdout));
+            expectSuccess(await cp1.runStaged("upload-certs.sh", [], { stdin: "cp2\n" }), "upload-certs");
+            expectSuccess(await cp1.runStaged("ensure-token.sh", [], { stdin: tokenInput }), "ensure-token");
+            // kubeadm join fails after the kubelet registered the Node; the rollback stops the kubelet: NotReady.
+            await cp2.injectFault("kubeadm-join");
+            assert.notEqual((await cp2.runStaged("join.sh")).status, 0);
+            await cp2.clearFaults();
+            assert.match((await cp1.readCluster("nodes/cp2")) ?? "", / NotReady$/m, "the Node object stays");
+            // Hours later the token and the uploaded certificates are gone; the user replaces both steps, as the join's
+            // failure message says.
+            await cp1.check(`sed -i 's/^expired=no$/expired=yes/' "$SIM_CLUSTER/kubeadm-certs" "$SIM_CLUSTER/tokens/${CLUSTER.token.split(".")[0]}"`);
+            await cp1.clearCalls();
+            expectSuccess(await cp1.runStaged("upload-certs.sh", [], { stdin: "cp2\n" }), "upload-certs again");
+            expectSuccess(await cp1.runStaged("ensure-token.sh", [], { stdin: tokenInput }), "ensure-token again");
+            assert.deepEqual(
+                (await cp1.mutatingCalls()).filter((c) => c.tool === "kubeadm").map((c) => c.line.split(" ").slice(0, 4).join(" ")),
+                ["kubeadm init phase upload-certs", "kubeadm token delete " + CLUSTER.token.split(".")[0], "kubeadm token create " + CLUSTER.token],
+            );
+            expectSuccess(await cp2.runStaged("join.sh"), "join again");
+            assert.match((await cp1.readCluster("nodes/cp2")) ?? "", / Ready$/m);
+            assert.deepEqual(await etcdMembers(cp1), ["cp1", "cp2"]);
         });
     });
 
@@ -308,6 +420,21 @@ describe("nodes leave", { concurrency: 2 }, () => {
         });
     });
 
+    hostTest("the control plane holding the VIP leaves: the API server away while the VIP moves delays the Node's deletion, no more", async () => {
+        await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
+            await bootControlPlane(cp1, "cp1", { kubeVip: KUBE_VIP });
+            await bootControlPlaneJoin(cp1, cp2, "cp2", { kubeVip: KUBE_VIP });
+            // cp2's etcd member goes; its API server (behind the VIP it holds) fails until the VIP moves to cp1.
+            await endpointAway(cp1, 2, "kubectl-delete");
+            await cp1.clearCalls();
+            const leave = expectSuccess(await runLeave(cp1, "cp2", true), "leave cp2");
+            assert.match(leave.stderr, /kubectl failed while the API server was not answering \(attempt 1 of 3\); waiting for it/);
+            assert.equal(await waits(cp1), 2);
+            assert.equal(await cp1.readCluster("nodes/cp2"), undefined);
+            assert.deepEqual(await etcdMembers(cp1), ["cp1"]);
+        });
+    });
+
     hostTest("leave: a drain that times out stops with the reason; an etcd failure stops before the Node goes; re-runs finish", async () => {
         await withCluster(["cp1", "cp2"], async ([cp1, cp2]) => {
             await bootControlPlane(cp1);
@@ -353,6 +480,13 @@ describe("nodes leave", { concurrency: 2 }, () => {
             await bootControlPlaneJoin(cp1, cp2, "cp2", { kubeVip: KUBE_VIP });
             await bootWorker(cp1, w1, "w1");
             for (const host of [cp1, cp2, w1]) await writeCiliumDatapath(host);
+            // The primary carries the etcd snapshot tool with a timer, and one snapshot.
+            cp1.stage({
+                "etcd-snapshot.sh": snapshotToolScript({ nodeName: "cp1", dir: SNAPSHOT_DIR, retain: 5 }),
+                "etcd-snapshot-install.sh": snapshotInstallScript({ schedule: "daily" }),
+            });
+            expectSuccess(await cp1.runStaged("etcd-snapshot-install.sh"), "etcd-snapshot-install");
+            const snapshot = expectSuccess(await cp1.run("homelab-etcd-snapshot before-destroy"), "snapshot").stdout.trim();
             // The program's delete order (tests/kubeadm/ha.graph.test.ts): each leave on the primary, then the reset.
             expectSuccess(await runLeave(cp1, "w1", false), "leave w1");
             expectSuccess(await runReset(w1, "w1"), "reset w1");
@@ -362,6 +496,10 @@ describe("nodes leave", { concurrency: 2 }, () => {
             assert.match(last.stderr, /no etcd member runs besides cp1's/);
             expectSuccess(await runReset(cp1, "cp1"), "reset cp1");
             assert.equal(await cp1.readCluster("endpoint"), undefined, "the last member's reset took the cluster with it");
+            assert.equal(await cp1.exists("/usr/local/sbin/homelab-etcd-snapshot"), false, "no snapshot tool for a cluster that is gone");
+            assert.equal(await cp1.exists("/etc/systemd/system/homelab-etcd-snapshot.timer"), false);
+            assert.equal(await cp1.readState("units/homelab-etcd-snapshot.timer.active"), undefined, "the timer is stopped");
+            assert.ok(await cp1.exists(snapshot), "snapshots already taken stay");
             for (const host of [cp1, cp2, w1]) {
                 assert.equal(await host.check(`find /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/cni/net.d /run/cilium /sys/fs/bpf/cilium ! -type d 2>/dev/null || true`), "");
                 assert.equal(await host.exists(MANIFEST), false);

@@ -322,6 +322,21 @@ describe("etcd snapshots", { concurrency: 2 }, () => {
         });
     });
 
+    hostTest("snapshots taken at the same moment (timer, upgrade, operator) wait for each other and both land", async () => {
+        await withHosts([initialisedControlPlaneOptions()], async ([cp]) => {
+            expectSuccess(await installSnapshotTool(cp, { retain: 5 }), "install");
+            const both = expectSuccess(
+                await cp.run("homelab-etcd-snapshot first >first.out & a=$!; homelab-etcd-snapshot second >second.out & b=$!; wait $a && wait $b && cat first.out second.out"),
+                "two snapshots at once",
+            );
+            const paths = both.stdout.trim().split("\n");
+            assert.equal(paths.length, 2, both.stderr);
+            assert.match(paths[0], /-first\.db$/);
+            assert.match(paths[1], /-second\.db$/);
+            for (const path of paths) assert.match(await cp.readFile(path), /simulated etcd snapshot of cp1/);
+        });
+    });
+
     hostTest("a failing etcdctl fails the snapshot and keeps the older ones", async () => {
         await withHosts([initialisedControlPlaneOptions()], async ([cp]) => {
             expectSuccess(await installSnapshotTool(cp, { retain: 1 }), "install");

@@ -120,7 +120,7 @@ test("kube-vip: the primary starts it on super-admin.conf and switches to admin.
     const text = (name: string): string => String((graph.get(name).inputs.source as { text: string }).text);
     const init = text("cp1-init-script");
     assert.match(init, /kube_vip_manifest super-admin\nif ! run_kubeadm init init --config "\$CONFIG" --upload-certs; then/);
-    assert.match(init, /refuse_kube_proxy\nkube_vip_manifest admin\nlog "control plane initialised/);
+    assert.match(init, /refuse_kube_proxy\nswitch_kube_vip_to_admin\nlog "control plane initialised/);
     assert.match(init, /path: \/etc\/kubernetes\/super-admin\.conf/);
     assert.match(init, /value: 192\.0\.2\.100/);
     for (const node of ["cp2", "cp3"]) {
