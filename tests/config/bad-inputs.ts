@@ -81,3 +81,18 @@ export const CLUSTER_BAD_INPUTS: readonly BadInput[] = [
     { rule: "bad sshUser", raw: { ...good, sshUser: "bad user" }, message: /^sshUser: "bad user" is not a valid login name/ },
     { rule: "bad schedulableControlPlane", raw: { ...good, schedulableControlPlane: "yes" }, message: /^schedulableControlPlane: "yes" — use true, false or auto/ },
 ];
+
+/** The day-2 keys: upgrade batches and etcd snapshots (components/config/operations.ts). */
+export const OPERATIONS_BAD_INPUTS: readonly BadInput[] = [
+    { rule: "batch zero", raw: { ...good, upgradeWorkerBatch: "0" }, message: /^upgradeWorkerBatch: "0" — use a whole number from 1 to 100 \(workers drained and upgraded at once/ },
+    { rule: "batch not a number", raw: { ...good, upgradeWorkerBatch: "all" }, message: /^upgradeWorkerBatch: "all" — use a whole number from 1 to 100/ },
+    { rule: "relative snapshot dir", raw: { ...good, etcdSnapshotDir: "backups/etcd" }, message: /^etcdSnapshotDir: "backups\/etcd" — use an absolute directory .* e\.g\. \/var\/lib\/homelab\/etcd-snapshots$/ },
+    { rule: "snapshot dir with ..", raw: { ...good, etcdSnapshotDir: "/var/lib/../etc" }, message: /^etcdSnapshotDir: "\/var\/lib\/\.\.\/etc" — use an absolute directory .*\(no \.\.\)/ },
+    { rule: "snapshot dir with a space", raw: { ...good, etcdSnapshotDir: "/srv/etcd backups" }, message: /^etcdSnapshotDir: "\/srv\/etcd backups" — use an absolute directory/ },
+    { rule: "snapshot dir wiped by reset", raw: { ...good, etcdSnapshotDir: "/var/lib/etcd/snapshots" }, message: /^etcdSnapshotDir: \/var\/lib\/etcd\/snapshots lies in a directory kubeadm reset empties — keep snapshots elsewhere/ },
+    { rule: "snapshot dir in /etc/kubernetes", raw: { ...good, etcdSnapshotDir: "/etc/kubernetes" }, message: /^etcdSnapshotDir: \/etc\/kubernetes lies in a directory kubeadm reset empties/ },
+    { rule: "retain zero", raw: { ...good, etcdSnapshotRetain: "0" }, message: /^etcdSnapshotRetain: "0" — use a whole number from 1 to 1000 \(snapshots kept/ },
+    { rule: "retain negative", raw: { ...good, etcdSnapshotRetain: "-3" }, message: /^etcdSnapshotRetain: "-3" — use a whole number from 1 to 1000/ },
+    { rule: "schedule with a quote", raw: { ...good, etcdSnapshotSchedule: "daily'; rm -rf /" }, message: /^etcdSnapshotSchedule: "daily'; rm -rf \/" is not a systemd OnCalendar expression — use e\.g\. daily/ },
+    { rule: "schedule with a newline", raw: { ...good, etcdSnapshotSchedule: "daily\nExecStart=/bin/evil" }, message: /^etcdSnapshotSchedule: "daily\nExecStart=\/bin\/evil" is not a systemd OnCalendar expression/ },
+];

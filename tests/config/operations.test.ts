@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig, type RawConfig } from "../../components/config";
+import { OPERATIONS_BAD_INPUTS } from "./bad-inputs";
 
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRzXbNm6n+HXQR52zAYPUHlzj1nzBJZEwDuyfdjKpI+";
 const cp = { name: "cp1", host: "192.0.2.10", role: "control-plane", hostKey: ED25519 };
@@ -49,21 +50,8 @@ test("a batch that drains every worker at once is a warning", () => {
     ]);
 });
 
-const badInputs: readonly { rule: string; raw: RawConfig; message: RegExp }[] = [
-    { rule: "batch zero", raw: { ...good, upgradeWorkerBatch: "0" }, message: /^upgradeWorkerBatch: "0" — use a whole number from 1 to 100 \(workers drained and upgraded at once/ },
-    { rule: "batch not a number", raw: { ...good, upgradeWorkerBatch: "all" }, message: /^upgradeWorkerBatch: "all" — use a whole number from 1 to 100/ },
-    { rule: "relative snapshot dir", raw: { ...good, etcdSnapshotDir: "backups/etcd" }, message: /^etcdSnapshotDir: "backups\/etcd" — use an absolute directory .* e\.g\. \/var\/lib\/homelab\/etcd-snapshots$/ },
-    { rule: "snapshot dir with ..", raw: { ...good, etcdSnapshotDir: "/var/lib/../etc" }, message: /^etcdSnapshotDir: "\/var\/lib\/\.\.\/etc" — use an absolute directory .*\(no \.\.\)/ },
-    { rule: "snapshot dir with a space", raw: { ...good, etcdSnapshotDir: "/srv/etcd backups" }, message: /^etcdSnapshotDir: "\/srv\/etcd backups" — use an absolute directory/ },
-    { rule: "snapshot dir wiped by reset", raw: { ...good, etcdSnapshotDir: "/var/lib/etcd/snapshots" }, message: /^etcdSnapshotDir: \/var\/lib\/etcd\/snapshots lies in a directory kubeadm reset empties — keep snapshots elsewhere/ },
-    { rule: "snapshot dir in /etc/kubernetes", raw: { ...good, etcdSnapshotDir: "/etc/kubernetes" }, message: /^etcdSnapshotDir: \/etc\/kubernetes lies in a directory kubeadm reset empties/ },
-    { rule: "retain zero", raw: { ...good, etcdSnapshotRetain: "0" }, message: /^etcdSnapshotRetain: "0" — use a whole number from 1 to 1000 \(snapshots kept/ },
-    { rule: "retain negative", raw: { ...good, etcdSnapshotRetain: "-3" }, message: /^etcdSnapshotRetain: "-3" — use a whole number from 1 to 1000/ },
-    { rule: "schedule with a quote", raw: { ...good, etcdSnapshotSchedule: "daily'; rm -rf /" }, message: /^etcdSnapshotSchedule: "daily'; rm -rf \/" is not a systemd OnCalendar expression — use e\.g\. daily/ },
-    { rule: "schedule with a newline", raw: { ...good, etcdSnapshotSchedule: "daily\nExecStart=/bin/evil" }, message: /^etcdSnapshotSchedule: "daily\nExecStart=\/bin\/evil" is not a systemd OnCalendar expression/ },
-];
 
-for (const { rule, raw, message } of badInputs) {
+for (const { rule, raw, message } of OPERATIONS_BAD_INPUTS) {
     test(`bad input is refused with a message naming the key and the fix: ${rule}`, () => {
         const { config, errors } = resolveConfig(raw, withKey);
         assert.equal(config, undefined, "no config may come back when there is an error");

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { badInputMatrix, type BadInputMatrix } from "../../tools/reliability/bad-inputs";
-import { messageSitesOf } from "../../tools/reliability/message-sites";
+import { messageSitesOf, VALIDATION_FILES } from "../../tools/reliability/message-sites";
 import { renderBadInputs } from "../../tools/reliability/report";
 import { committedSection, stale } from "./report";
 import * as path from "node:path";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
 describe("bad-input matrix", () => {
@@ -28,6 +28,17 @@ describe("bad-input matrix", () => {
         assert.ok(matrix.sites.length >= 80, `only ${matrix.sites.length} templates found: the scan is broken`);
         const uncovered = matrix.sites.filter((s) => s.hits.length === 0).map((s) => `${s.site.where}: ${s.site.template}`);
         assert.deepEqual(uncovered, [], "add an example for each to tests/{config,cilium,istio}/bad-inputs.ts");
+    });
+
+    test("every component file that records a validation error is scanned for templates", () => {
+        const root = path.resolve(__dirname, "../..");
+        const pushing = readdirSync(path.join(root, "components"), { recursive: true, encoding: "utf8" })
+            .filter((f) => f.endsWith(".ts"))
+            .map((f) => path.posix.join("components", f.split(path.sep).join("/")))
+            .filter((f) => /\b(errors|problems)\.push\(/.test(readFileSync(path.join(root, f), "utf8")));
+        assert.ok(pushing.length >= 5, `only ${pushing.length} files found: the scan is broken`);
+        const listed = new Set<string>(VALIDATION_FILES);
+        assert.deepEqual(pushing.filter((f) => !listed.has(f)).sort(), [], "add them to VALIDATION_FILES (tools/reliability/message-sites.ts)");
     });
 
     test("the template scan sees every kind of message site, and computed parts match anything", () => {

@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { resolveConfig, type RawConfig } from "../../components/config";
-import { good, CLUSTER_BAD_INPUTS, type BadInput } from "../../tests/config/bad-inputs";
+import { good, CLUSTER_BAD_INPUTS, OPERATIONS_BAD_INPUTS, type BadInput } from "../../tests/config/bad-inputs";
 import { CILIUM_BAD_INPUTS } from "../../tests/cilium/bad-inputs";
 import { ISTIO_BAD_INPUTS } from "../../tests/istio/bad-inputs";
 import { runPlan } from "../../tests/helpers/plan-cli";
@@ -34,6 +34,7 @@ export const PROGRAM_BAD_INPUTS: readonly ProgramBadInput[] = [
 /** The tables by domain. */
 export const BAD_INPUT_TABLES: Readonly<Record<string, readonly BadInput[]>> = {
     cluster: CLUSTER_BAD_INPUTS,
+    operations: OPERATIONS_BAD_INPUTS,
     cilium: CILIUM_BAD_INPUTS,
     istio: ISTIO_BAD_INPUTS,
 };

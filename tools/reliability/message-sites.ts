@@ -13,6 +13,7 @@ import ts from "typescript";
 export const VALIDATION_FILES = [
     "components/config/index.ts",
     "components/config/net.ts",
+    "components/config/operations.ts",
     "components/config/parse.ts",
     "components/config/stack.ts",
     "components/config/versions.ts",
