@@ -27,13 +27,16 @@ describe("secret audit", () => {
         }
     });
 
-    test("no plaintext token, SSH key or kubeconfig anywhere, and every output carrying one is secret", () => {
+    test("no plaintext token, certificate key, SSH key or kubeconfig anywhere, and every output carrying one is secret", () => {
         assert.deepEqual(audits.flatMap((a) => a.findings.map((f) => `${a.stack}: ${f}`)), []);
     });
 
-    test("negative control: a step printing the token without a secret flag is reported", () => {
+    test("negative control: a step printing the token and the certificate key without a secret flag is reported", () => {
         assert.ok(canary.findings.length > 0);
-        assert.ok(canary.findings.every((f) => /-preflight\.stdout: carries tokenSecret but is not a secret output$/.test(f)), canary.findings.join("\n"));
+        assert.ok(
+            canary.findings.every((f) => /-preflight\.stdout: carries tokenSecret, certificateKey but is not a secret output$/.test(f)),
+            canary.findings.join("\n"),
+        );
     });
 
     test("the committed report has these counts", () => {

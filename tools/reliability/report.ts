@@ -105,12 +105,12 @@ export function renderSecrets(audits: readonly SecretAudit[], canaryFindings: nu
     return [
         "## Secret audit",
         "",
-        "Every stack evaluated with known fake secrets injected: the bootstrap token's secret half (RandomPassword), an SSH " +
-            "private key (`sshPrivateKey`, set as a secret), the admin kubeconfig and kubeadm init's output (which prints " +
-            "the join command with the token) as command outputs. Every string among the registered inputs outside a " +
-            "secret wrapper, every output the mocks produced that is not a declared secret output, the offline plan and " +
-            "the stack outputs are searched for each value (tools/reliability/secrets.ts). There is no kubeadm " +
-            "certificate key to audit: no second control plane ever joins.",
+        "Every stack evaluated with known fake secrets injected: the bootstrap token's secret half and the kubeadm " +
+            "certificate key (two RandomPasswords, each its own value), an SSH private key (`sshPrivateKey`, set as a " +
+            "secret), the admin kubeconfig and kubeadm init's output (which prints the join command with the token) as " +
+            "command outputs. Every string among the registered inputs outside a secret wrapper, every output the mocks " +
+            "produced that is not a declared secret output, the offline plan and the stack outputs are searched for each " +
+            "value (tools/reliability/secrets.ts).",
         "",
         "| stack | resources | string inputs | secret-wrapped inputs | outputs carrying values | secret outputs | stack outputs (secret) | plaintext findings |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -120,7 +120,7 @@ export function renderSecrets(audits: readonly SecretAudit[], canaryFindings: nu
         ),
         "",
         findings.length === 0 ? "No plaintext occurrence, and every output carrying a secret is a secret." : findings.map((f) => `- ${f}`).join("\n"),
-        `Negative control: with a preflight step made to print the token without a secret flag, the audit reports ${canaryFindings} finding(s) on the dev stack.`,
+        `Negative control: with a preflight step made to print the token and the certificate key without a secret flag, the audit reports ${canaryFindings} finding(s) on the dev stack.`,
         "",
     ].join("\n");
 }

@@ -18,15 +18,17 @@ function mockOutputs(type: string, name: string): Record<string, unknown> {
         case "random:index/randomString:RandomString":
             return { result: AUDIT_SECRETS.tokenId };
         case "random:index/randomPassword:RandomPassword":
-            return { result: AUDIT_SECRETS.tokenSecret };
+            return { result: name === "certificate-key" ? AUDIT_SECRETS.certificateKey : AUDIT_SECRETS.tokenSecret };
         case "command:remote:Command":
             if (name.endsWith("-kubeconfig")) return { stdout: AUDIT_SECRETS.kubeconfig, stderr: "" };
             // kubeadm init prints the join command, bootstrap token included.
             if (name.endsWith("-init")) {
                 return { stdout: `kubeadm join 192.0.2.10:6443 --token ${AUDIT_SECRETS.tokenId}.${AUDIT_SECRETS.tokenSecret}`, stderr: "" };
             }
-            // The audit's negative control: a step that would print the token without being marked secret.
-            if (process.env.AUDIT_CANARY === "1" && name.endsWith("-preflight")) return { stdout: `token ${AUDIT_SECRETS.tokenSecret}`, stderr: "" };
+            // The audit's negative control: a step that would print the token and the key without being marked secret.
+            if (process.env.AUDIT_CANARY === "1" && name.endsWith("-preflight")) {
+                return { stdout: `token ${AUDIT_SECRETS.tokenSecret} certificate key ${AUDIT_SECRETS.certificateKey}`, stderr: "" };
+            }
             return {};
         default:
             return {};

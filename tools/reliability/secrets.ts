@@ -2,8 +2,9 @@
  * The secret audit: every stack (`Pulumi.*.yaml`) evaluated with known secret values injected — the bootstrap token
  * (RandomPassword's result), an SSH private key (config `sshPrivateKey`, set as a secret), the admin kubeconfig and
  * kubeadm init's output (command outputs, from the mocks) — then every registered input, every mocked output, the
- * offline plan and the stack outputs searched for them. The program uses no kubeadm certificate key (no second
- * control plane joins), so there is none to audit.
+ * offline plan and the stack outputs searched for them. The kubeadm certificate key (RandomPassword `certificate-key`,
+ * which encrypts the uploaded control-plane certificates) gets a value of its own, so a leak of it is told apart
+ * from one of the token.
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -14,6 +15,8 @@ export const AUDIT_SECRETS = {
     /** The token's public half (not a secret: kubeadm documents the ID as public); excluded from the search. */
     tokenId: "k8stkn",
     tokenSecret: "s3cr3tv4lu3s3cr3",
+    /** 64 hex characters, as the program's RandomPassword makes them. */
+    certificateKey: "c0ffee00deadbeefa0d17".padEnd(64, "e"),
     sshPrivateKey:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAauditFAKEsshKEYmaterialDoNotUse0000\n-----END OPENSSH PRIVATE KEY-----\n",
     kubeconfig:
