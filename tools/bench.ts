@@ -57,7 +57,7 @@ function planSection(results: readonly PlanSizeResult[], runs: number, problems:
         "",
         `Time per added node: ${g.marginal.map((m) => `${m.from}→${m.to}: ${m.msPerNode.toFixed(1)} ms`).join(", ")}.`,
         g.ratio100to10 !== undefined ? `t(100)/t(10) = ${g.ratio100to10.toFixed(2)} (10× the nodes).` : "",
-        `Growth is ${g.linear ? "linear" : "NOT linear"} (the per-node cost of the last interval is ${g.linear ? "within" : "above"} 1.5× that of the first interval of ≥ 5 nodes).`,
+        `Growth is ${g.linear ? "linear" : "NOT linear"} (the per-node cost of the last interval is ${g.linear ? "within" : "above"} 1.5× that of the first interval from 10 nodes on).`,
         "",
     ];
     // One sample per size (--quick, on a shared CI machine) is too noisy to fail on; the full run's medians are not.
@@ -151,7 +151,7 @@ async function main(): Promise<number> {
     }
     const sizes = args.quick ? [1, 10, 100] : [1, 3, 10, 50, 100];
     const runs = args.quick ? 1 : 5;
-    const stacks = args.quick ? ["dev"] : ["dev", "labbox"];
+    const stacks = args.quick ? ["dev"] : ["dev", "labbox", "ha"];
     const started = Date.now();
     const problems: string[] = [];
 

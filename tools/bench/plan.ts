@@ -58,7 +58,10 @@ export interface Growth {
     readonly marginal: readonly { readonly from: number; readonly to: number; readonly msPerNode: number }[];
     /** t(100)/t(10) when both sizes were measured. */
     readonly ratio100to10?: number;
-    /** Linear: the per-node cost of the last interval is at most 1.5× that of the first interval over 1 node. */
+    /**
+     * Linear: the per-node cost of the last interval is at most 1.5× that of the first interval starting at ≥ 10 nodes
+     * (below that the fixed costs of an evaluation dominate the difference).
+     */
     readonly linear: boolean;
 }
 
@@ -72,8 +75,8 @@ export function growth(results: readonly PlanSizeResult[]): Growth {
     const at = (n: number): number | undefined => results.find((r) => r.nodes === n)?.medianMs;
     const t10 = at(10);
     const t100 = at(100);
-    // Fixed costs (imports, the settle loop) dominate tiny inventories, so compare intervals of at least 5 nodes.
-    const wide = marginal.filter((m) => m.to - m.from >= 5);
+    // Fixed costs (imports, the settle loop) dominate tiny inventories, so compare intervals from 10 nodes on.
+    const wide = marginal.filter((m) => m.from >= 10);
     const linear = wide.length < 2 || wide[wide.length - 1].msPerNode <= 1.5 * wide[0].msPerNode;
     return { marginal, ...(t10 !== undefined && t100 !== undefined ? { ratio100to10: t100 / t10 } : {}), linear };
 }
