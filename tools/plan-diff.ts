@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { diffPlans, type PlanDiff } from "./plan/diff";
-import { renderDiffMarkdown, renderDiffText, type DiffSides } from "./plan/diff-report";
+import { renderDiffMarkdown, renderDiffSummaryMarkdown, renderDiffText, type DiffSides } from "./plan/diff-report";
 import { exportTree, resolveCommit, type ExportedTree } from "./plan/git";
 import type { PlanDocument } from "./plan/plan";
 import { exitAfterFlush } from "./plan/exit";
@@ -134,6 +134,7 @@ function render(format: Format, results: readonly StackDiff[], sides: DiffSides,
                 "`update` changes a resource in place, **REPLACE** creates a new one and then runs the old one's delete.",
             "",
         );
+        if (results.length > 1) parts.push(renderDiffSummaryMarkdown(results.map((r) => r.diff)));
         for (const r of results) {
             parts.push(renderDiffMarkdown(r.diff, sides), ...(r.note ? [`_${r.note}_`, ""] : []));
         }

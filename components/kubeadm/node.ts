@@ -220,8 +220,8 @@ export class KubeadmNode extends pulumi.ComponentResource {
             child({ dependsOn: [preflight, prepareFile] }),
         );
 
-        // The node's lifetime in the cluster. Never replaced (no triggers; its inputs never change), so its delete
-        // runs only when the node leaves the stack. Create records the node name on the host; the reset runs only
+        // The node's lifetime in the cluster. Never replaced (no triggers; a new SSH user or key updates its connection
+        // in place, and nothing else of it follows config), so its delete runs only when the node leaves the stack. Create records the node name on the host; the reset runs only
         // while the host still is this node (a rename creates the new node's resources before deleting these).
         const membership = new remote.Command(
             `${name}-membership`,

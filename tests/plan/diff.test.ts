@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { destructiveDelete, diffPlans, isEmptyDiff, replaceRule } from "../../tools/plan/diff";
 import { leaveScript } from "../../components/kubeadm/scripts";
 import { runInline } from "../../components/remote/script";
+import { renderDiffSummaryMarkdown } from "../../tools/plan/diff-report";
 import type { PlanDocument, PlanEntry } from "../../tools/plan/plan";
 
 function entry(name: string, type: string, inputs: Record<string, unknown>, extra: Partial<PlanEntry> = {}): PlanEntry {
@@ -179,4 +180,29 @@ test("a provider fed by a changed resource gets a preview note; an unrelated cha
     const other = entry("other", CMD, { create: "x" });
     const quiet = diffPlans(plan([kubeconfig("a"), provider, other]), plan([kubeconfig("a"), provider, { ...other, inputs: { create: "y" } }]));
     assert.deepEqual(quiet.previewNotes, []);
+});
+
+test("the comment's summary counts every stack and lists every stack's destructive changes first", () => {
+    const quiet = diffPlans(plan([membership()], nodeComponent), plan([membership(), entry("x", CMD, { create: "a" })], nodeComponent));
+    const wiped = diffPlans(plan([membership()], nodeComponent), plan([], nodeComponent));
+    const summary = renderDiffSummaryMarkdown([
+        { ...quiet, stack: "dev" },
+        { ...wiped, stack: "ha" },
+    ]);
+    assert.equal(
+        summary,
+        [
+            "| stack | add | update | replace | remove | destructive | invalid at the head |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
+            "| `dev` | 1 | 0 | 0 | 0 | 0 | no |",
+            "| `ha` | 0 | 0 | 0 | 1 | **1** | no |",
+            "",
+            "> [!CAUTION]",
+            "> **Destructive changes** in these stacks — review before `pulumi up`:",
+            "> - `ha`: `cp1-membership` would be **removed**: its delete runs `kubeadm reset` and wipes the node",
+            "",
+            "",
+        ].join("\n"),
+    );
+    assert.doesNotMatch(renderDiffSummaryMarkdown([{ ...quiet, stack: "dev" }]), /CAUTION/);
 });

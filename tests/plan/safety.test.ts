@@ -164,6 +164,13 @@ test("the dev stack has one kubeadm-reset resource per node", () => {
     assert.deepEqual(resets.map((r) => r.name).sort(), ["cp1-membership", "worker1-membership", "worker2-membership"]);
 });
 
+/** The destructive operations a variant may run, because removing something is what it asks for. */
+const EXPECTED_HAZARDS: Readonly<Record<string, readonly string[]>> = {
+    nodesRemove: ["worker2-leave:remove", "worker2-membership:remove"],
+    // istioEnabled: false uninstalls the mesh.
+    istioEnabled: ["istio-base:remove", "istio-cni:remove", "istio-istiod:remove"],
+};
+
 for (const [name, variant] of Object.entries(variants)) {
     test(`${name}: changes only ${variant.scope.source}, replaces nothing destructive`, () => {
         const diff = diffs[name];
@@ -187,9 +194,13 @@ for (const [name, variant] of Object.entries(variants)) {
                 assert.equal(touched.get(resource), action, resource);
             }
         }
-        // The invariant: no kubeadm reset runs, except for the node that leaves.
-        const resets = diff.hazards.filter((h) => h.hazard.includes("kubeadm reset"));
-        assert.deepEqual(resets.map((h) => `${h.name}:${h.action}`), name === "nodesRemove" ? ["worker2-membership:remove"] : []);
+        // The invariant: nothing destructive runs (a reset, a node's drain and removal, an uninstall), except for what
+        // the change removes on purpose: the node that leaves, Istio turned off.
+        assert.deepEqual(
+            diff.hazards.map((h) => `${h.name}:${h.action}`).sort(),
+            [...(EXPECTED_HAZARDS[name] ?? [])].sort(),
+            diff.hazards.map((h) => `${h.name}: ${h.hazard}`).join("\n"),
+        );
         // A replaced release is an uninstall (with Cilium: the cluster without a network).
         assert.deepEqual(diff.changed.filter((c) => c.replace && c.type === "kubernetes:helm.sh/v3:Release").map((c) => c.name), []);
         // Names come from node names: nothing is renamed, so nothing is removed unless its node or feature left.

@@ -149,6 +149,32 @@ function mdEntry(entry: PlanEntry, hazard?: string): string {
     return lines.length > 0 ? details(title, fenced(lines.join("\n"))) : `- ${title}`;
 }
 
+/**
+ * The top of a pull-request comment over several stacks: one row of counts per stack, then every destructive change
+ * of every stack. It comes before the per-stack sections, so a comment cut to GitHub's size limit still shows it.
+ */
+export function renderDiffSummaryMarkdown(diffs: readonly PlanDiff[]): string {
+    const out = ["| stack | add | update | replace | remove | destructive | invalid at the head |", "| --- | ---: | ---: | ---: | ---: | ---: | :---: |"];
+    for (const diff of diffs) {
+        const c = counts(diff);
+        out.push(
+            `| \`${diff.stack}\` | ${c.add} | ${c.update} | ${c.replace > 0 ? `**${c.replace}**` : "0"} | ${c.remove} | ` +
+                `${diff.hazards.length > 0 ? `**${diff.hazards.length}**` : "0"} | ${diff.errors.head.length > 0 ? "**yes**" : "no"} |`,
+        );
+    }
+    out.push("");
+    const hazards = diffs.flatMap((d) => d.hazards.map((h) => ({ stack: d.stack, ...h })));
+    if (hazards.length > 0) {
+        out.push(
+            "> [!CAUTION]",
+            "> **Destructive changes** in these stacks — review before `pulumi up`:",
+            ...hazards.map((h) => `> - \`${h.stack}\`: \`${h.name}\` would be **${h.action === "remove" ? "removed" : "replaced"}**: ${escapeHtml(h.hazard)}`),
+            "",
+        );
+    }
+    return `${out.join("\n")}\n`;
+}
+
 /** The diff as Markdown (one stack's section of a pull-request comment). */
 export function renderDiffMarkdown(diff: PlanDiff, sides: DiffSides): string {
     const c = counts(diff);
