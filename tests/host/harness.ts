@@ -856,7 +856,7 @@ export function initialisedControlPlaneOptions(
             ...Object.fromEntries(
                 ["etcd", "kube-apiserver"].map((c) => [
                     `/etc/kubernetes/manifests/${c}.yaml`,
-                    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n  namespace: kube-system\nspec:\n  containers:\n  - image: registry.k8s.io/${c}:v${CLUSTER.kubernetesVersion}\n`,
+                    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n  namespace: kube-system\nspec:\n  containers:\n  - command:\n    - ${c}\n    image: registry.k8s.io/${c}:v${CLUSTER.kubernetesVersion}\n`,
                 ]),
             ),
         },

@@ -18,6 +18,7 @@ import {
     CLUSTER,
     initConfigFor,
     bootControlPlane,
+    bootControlPlaneJoin,
     bootWorker,
     diffSnapshots,
     expectSuccess,
@@ -301,6 +302,63 @@ describe("Kubernetes upgrade", { concurrency: 2 }, () => {
             assert.deepEqual(await mutations(worker), []);
             assert.ok(cp);
         });
+    });
+});
+
+describe("Kubernetes upgrade of HA control planes", () => {
+    hostTest("1.33.10 → 1.34.1 with two control planes: apply on the first, then kubeadm upgrade node on the other; never the other way round", async () => {
+        const cluster = new SimCluster();
+        try {
+            await withHosts([{ hostname: "cp1", cluster }, { hostname: "cp2", cluster, machineId: "02".padEnd(32, "5e") }], async ([cp1, cp2]) => {
+                await bootControlPlane(cp1);
+                await bootControlPlaneJoin(cp1, cp2, "cp2");
+                expectSuccess(await installSnapshotTool(cp1), "etcd-snapshot-install");
+                const version = "1.34.1";
+                for (const host of [cp1, cp2]) host.stage({ "prepare.sh": prepareScript({ kubernetesVersion: version }) });
+                cp1.stage({
+                    "upgrade-snapshot.sh": upgradeSnapshotScript({ kubernetesVersion: version }),
+                    "upgrade-node.sh": upgradeNodeScript({ role: "first", nodeName: "cp1", kubernetesVersion: version, drain: true }),
+                    "upgrade-verify.sh": upgradeVerifyScript({ kubernetesVersion: version }),
+                });
+                cp2.stage({ "upgrade-node.sh": upgradeNodeScript({ role: "control-plane", nodeName: "cp2", kubernetesVersion: version, drain: true }) });
+                for (const host of [cp1, cp2]) expectSuccess(await host.runStaged("prepare.sh"), "prepare");
+
+                // Out of order (a run that lost the first control plane's step): refused, nothing moved.
+                await clearAll(cp2);
+                const early = await cp2.runStaged("upgrade-node.sh");
+                assert.notEqual(early.status, 0);
+                assert.match(early.stderr, /the first control plane has not upgraded the cluster to 1\.34\.1 yet \(it runs 1\.33\.10\): its upgrade step must finish first/);
+                assert.deepEqual(await mutations(cp2), []);
+
+                await clearAll(cp1, cp2);
+                for (const [host, script] of [[cp1, "upgrade-snapshot.sh"], [cp1, "upgrade-node.sh"], [cp2, "upgrade-node.sh"], [cp1, "upgrade-verify.sh"]] as const) {
+                    expectSuccess(await host.runStaged(script), `${host === cp1 ? "cp1" : "cp2"}: ${script}`);
+                }
+                assert.ok((await mutations(cp1)).includes("kubeadm upgrade apply v1.34.1 --yes --skip-phases=addon/kube-proxy"));
+                const cp2Calls = await mutations(cp2);
+                assert.deepEqual(
+                    cp2Calls.filter((l) => l.startsWith("kubeadm ")),
+                    ["kubeadm upgrade node --skip-phases=addon/kube-proxy"],
+                    "the other control plane upgrades its own instance, without kube-proxy",
+                );
+                assert.match(await cp2.readFile("/etc/kubernetes/manifests/kube-apiserver.yaml"), /kube-apiserver:v1\.34\.1/);
+                assert.equal(await cp1.readCluster("kubelet-version/cp2"), "v1.34.1\n");
+                assert.equal(await cordoned(cp1, "cp2"), false, "cp2 uncordoned after its upgrade");
+                assert.equal(await cp1.readCluster("objects/kube-system/daemonset/kube-proxy"), undefined);
+
+                // A re-run of every step changes nothing.
+                const before = [await cp1.snapshot(), await cp2.snapshot()];
+                await clearAll(cp1, cp2);
+                for (const [host, script] of [[cp1, "upgrade-snapshot.sh"], [cp1, "upgrade-node.sh"], [cp2, "upgrade-node.sh"], [cp1, "upgrade-verify.sh"]] as const) {
+                    expectSuccess(await host.runStaged(script), `re-run: ${script}`);
+                }
+                assert.deepEqual([...(await mutations(cp1)), ...(await mutations(cp2))], []);
+                assert.deepEqual(diffSnapshots(before[0], await cp1.snapshot()), []);
+                assert.deepEqual(diffSnapshots(before[1], await cp2.snapshot()), []);
+            });
+        } finally {
+            cluster.dispose();
+        }
     });
 });
 
