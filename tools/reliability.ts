@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { loadPlanSteps } from "../tests/host/plan-steps";
 import { namespaceSupport } from "../tests/host/harness";
 import { badInputMatrix } from "./reliability/bad-inputs";
-import { faultMatrix, KNOWN_FAULT_FINDINGS, knownFinding, FAULT_PLAN } from "./reliability/faults";
+import { faultMatrix, KNOWN_FAULT_FINDINGS, knownFinding, FAULT_PLANS } from "./reliability/faults";
 import { interruptedMatrix } from "./reliability/interrupted";
 import { renderBadInputs, renderFaults, renderInterrupted, renderReport, renderSecrets, reportSections, SECTIONS, type Section, type SectionText } from "./reliability/report";
 import { auditStack, secretAudit } from "./reliability/secrets";
@@ -54,18 +54,19 @@ async function runSection(section: Section): Promise<SectionText & { problems: s
         case "faults": {
             log("fault matrix (every stub call of every step; several minutes)...");
             let done = 0;
-            const faults = await faultMatrix(await loadPlanSteps(FAULT_PLAN), {
-                onCase: (c) => log(`  ${++done} ${c.step} #${c.index} ${c.outcome}${c.converged ? "" : " — did not converge"}`),
+            const plans = await Promise.all(FAULT_PLANS.map((p) => loadPlanSteps(p)));
+            const faults = await faultMatrix(plans, {
+                onCase: (c) => log(`  ${++done} ${c.stack}/${c.step} #${c.index} ${c.outcome}${c.converged ? "" : " — did not converge"}`),
             });
             for (const c of faults.cases) {
-                if (!c.converged && knownFinding(c, c.kind) === undefined) problems.push(`fault at ${c.step} #${c.index} (${c.call}) did not converge: ${c.detail ?? ""}`);
+                if (!c.converged && knownFinding(c, c.kind) === undefined) problems.push(`fault at ${c.stack}/${c.step} #${c.index} (${c.call}) did not converge: ${c.detail ?? ""}`);
             }
             for (const k of KNOWN_FAULT_FINDINGS) {
                 if (!faults.cases.some((c) => !c.converged && c.kind === k.step && k.call.test(c.call))) {
                     problems.push(`the documented finding for ${k.step} (${String(k.call)}) no longer occurs: remove it from KNOWN_FAULT_FINDINGS`);
                 }
             }
-            const summary = `Faults: ${faults.cases.length} injected failures (every stub call of every step of a ${faults.nodes}-node plan), ${faults.cases.filter((c) => c.converged).length} converged after a re-run, ${faults.cases.filter((c) => !c.converged).length} documented findings.`;
+            const summary = `Faults: ${faults.cases.length} injected failures (every stub call of every distinct step of ${faults.plans.map((p) => `the ${p.nodes}-node ${p.stack} plan`).join(" and ")}), ${faults.cases.filter((c) => c.converged).length} converged after a re-run, ${faults.cases.filter((c) => !c.converged).length} documented findings.`;
             return { summary, text: renderFaults(faults), problems };
         }
         case "interrupted": {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import { FAULT_PLAN, planFaults } from "../../tools/reliability/faults";
+import { FAULT_PLANS, planAllFaults } from "../../tools/reliability/faults";
 import { hostTest } from "../host/harness";
 import { loadPlanSteps } from "../host/plan-steps";
 import { committedSection, stale } from "./report";
@@ -26,9 +26,12 @@ function tableRows(section: string, header: string): string[][] {
 
 describe("the committed host matrices match the program", () => {
     hostTest("the fault matrix lists every call of every step of a clean run, and nothing else", async () => {
-        const { jobs } = await planFaults(await loadPlanSteps(FAULT_PLAN));
-        const reported = tableRows(committedSection("Fault matrix"), "| step | # | failed call |").map(([step, index, call]) => `${step} #${index} ${call}`);
-        const expected = jobs.map((j) => `${j.step.name} #${j.index} \`${j.call.line.replace(/`/g, "'")}\``);
+        const { jobs } = await planAllFaults(await Promise.all(FAULT_PLANS.map((p) => loadPlanSteps(p))));
+        const reported = tableRows(committedSection("Fault matrix"), "| stack | step | # | failed call |").map(
+            ([stack, step, index, call]) => `${stack}/${step} #${index} ${call}`,
+        );
+        const expected = jobs.map((j) => `${j.plan.stack}/${j.step.name} #${j.index} \`${j.call.line.replace(/`/g, "'")}\``);
+        assert.ok(jobs.some((j) => j.plan.stack === "ha" && j.step.name === "cp2-upload-certs"), "the HA plan faults a control plane's join");
         assert.deepEqual(reported, expected, stale("faults"));
     });
 

@@ -5,7 +5,9 @@
  * it run again without the fault (a step that tolerated the fault and succeeded is not re-run). The end state must
  * equal a clean run's, except for content that differs between any two clusters and kubeadm's own logs.
  *
- * Steps whose calls are the same on every node (a worker's prepare is the control plane's) are faulted once.
+ * Steps whose calls are the same on every node (a worker's prepare is the control plane's) are faulted once. Two plans:
+ * the dev stack, then an HA stack whose steps the first did not cover (kube-vip's init, the certificate upload, a
+ * control plane's join token and join, a control plane's upgrade step) are faulted too.
  */
 import { mapLimit } from "../../tests/helpers/plan-cli";
 import { commandSteps, PlanRun, RERUN_PRODUCTS } from "../../tests/host/plan-run";
@@ -22,6 +24,21 @@ export const FAULT_PLAN = {
         ]),
     },
 } as const;
+
+/** The HA plan: the ha stack (kube-vip) with two control planes and one worker (a third adds no new calls). */
+export const HA_FAULT_PLAN = {
+    stack: "ha",
+    overrides: {
+        nodes: JSON.stringify([
+            { name: "cp1", host: "192.0.2.10", role: "control-plane" },
+            { name: "cp2", host: "192.0.2.20", role: "control-plane" },
+            { name: "worker1", host: "192.0.2.11", role: "worker" },
+        ]),
+    },
+} as const;
+
+/** The plans of the matrix, in order: a step with the same calls as one of an earlier plan is faulted once. */
+export const FAULT_PLANS = [FAULT_PLAN, HA_FAULT_PLAN] as const;
 
 /**
  * Left out of end-state comparisons: kubeadm's logs (a failed run leaves its own), the kubelet package's placeholders,
@@ -48,6 +65,8 @@ export function normalizeCall(line: string): string {
 
 /** One injected fault and what came of it. */
 export interface FaultCase {
+    /** The stack whose plan ran. */
+    readonly stack: string;
     readonly step: string;
     /** The step's kind (`stepKind`): what KNOWN_FAULT_FINDINGS match. */
     readonly kind: string;
@@ -66,6 +85,7 @@ export interface FaultCase {
 
 /** A step of the matrix: its clean-run calls and whether another step with the same calls stands for it. */
 export interface FaultStep {
+    readonly stack: string;
     readonly step: string;
     readonly node: string;
     readonly calls: readonly string[];
@@ -73,10 +93,9 @@ export interface FaultStep {
     readonly sameAs?: string;
 }
 
-/** The whole matrix. */
+/** The whole matrix: the plans it ran, their steps and the cases. */
 export interface FaultMatrix {
-    readonly stack: string;
-    readonly nodes: number;
+    readonly plans: readonly { readonly stack: string; readonly nodes: number }[];
     readonly steps: readonly FaultStep[];
     readonly cases: readonly FaultCase[];
 }
@@ -105,7 +124,7 @@ async function faultCase(plan: PlanSteps, step: PlanStep, index: number, expecte
         await host.failAtCall(index);
         const faulted = await run.execute(step);
         await host.clearFaults();
-        const base = { step: step.name, kind: stepKind(step), index, call: expected.line, mutating: expected.kind === "mut" };
+        const base = { stack: plan.stack, step: step.name, kind: stepKind(step), index, call: expected.line, mutating: expected.kind === "mut" };
         const raw = faulted.calls[index - 1]?.line;
         const hit = raw === undefined ? undefined : normalizeCall(raw);
         if (hit !== expected.line) {
@@ -124,6 +143,7 @@ async function faultCase(plan: PlanSteps, step: PlanStep, index: number, expecte
 
 /** One fault to inject: call `index` (1-based) of `step`, expected to be `call`. */
 export interface FaultJob {
+    readonly plan: PlanSteps;
     readonly step: PlanStep;
     readonly index: number;
     readonly call: { readonly line: string; readonly kind: string };
@@ -131,35 +151,53 @@ export interface FaultJob {
 
 /**
  * The matrix's plan from a clean run: every command step with its calls (deduplicated: a step with the same kind and
- * calls as an earlier one is faulted once) and the faults to inject, plus the clean end state.
+ * calls as an earlier one is faulted once) and the faults to inject, plus the clean end state. `representative` carries
+ * the steps of earlier plans (`stack/step` by kind and calls), so a later plan faults only what is new.
  */
-export async function planFaults(plan: PlanSteps): Promise<{ steps: FaultStep[]; jobs: FaultJob[]; end: Snapshot }> {
+export async function planFaults(
+    plan: PlanSteps,
+    representative = new Map<string, string>(),
+): Promise<{ steps: FaultStep[]; jobs: FaultJob[]; end: Snapshot }> {
     const clean = await cleanRun(plan);
     const steps: FaultStep[] = [];
-    const representative = new Map<string, string>();
     const jobs: FaultJob[] = [];
     for (const step of commandSteps(plan)) {
         const calls = clean.calls.get(step.name) ?? [];
         const key = `${stepKind(step)}\n${calls.map((c) => c.line).join("\n")}`;
         const sameAs = representative.get(key);
-        steps.push({ step: step.name, node: step.node ?? "", calls: calls.map((c) => c.line), ...(sameAs !== undefined ? { sameAs } : {}) });
+        steps.push({ stack: plan.stack, step: step.name, node: step.node ?? "", calls: calls.map((c) => c.line), ...(sameAs !== undefined ? { sameAs } : {}) });
         if (sameAs !== undefined) continue;
-        representative.set(key, step.name);
-        calls.forEach((call, i) => jobs.push({ step, index: i + 1, call }));
+        representative.set(key, `${plan.stack}/${step.name}`);
+        calls.forEach((call, i) => jobs.push({ plan, step, index: i + 1, call }));
     }
     return { steps, jobs, end: clean.end };
 }
 
-/** Runs the matrix for a stack. */
+/** The jobs of every plan, in order, each plan faulting only the steps the earlier ones did not cover. */
+export async function planAllFaults(plans: readonly PlanSteps[]): Promise<{ steps: FaultStep[]; jobs: FaultJob[]; ends: Map<string, Snapshot> }> {
+    const representative = new Map<string, string>();
+    const steps: FaultStep[] = [];
+    const jobs: FaultJob[] = [];
+    const ends = new Map<string, Snapshot>();
+    for (const plan of plans) {
+        const planned = await planFaults(plan, representative);
+        steps.push(...planned.steps);
+        jobs.push(...planned.jobs);
+        ends.set(plan.stack, planned.end);
+    }
+    return { steps, jobs, ends };
+}
+
+/** Runs the matrix over the plans. */
 export async function faultMatrix(
-    plan: PlanSteps,
+    plans: readonly PlanSteps[],
     options: { concurrency?: number; onCase?: (c: FaultCase) => void } = {},
 ): Promise<FaultMatrix> {
-    const { steps, jobs, end } = await planFaults(plan);
+    const { steps, jobs, ends } = await planAllFaults(plans);
     const cases = await mapLimit(jobs, options.concurrency ?? 2, async (job) => {
-        const result = await faultCase(plan, job.step, job.index, job.call, end);
+        const result = await faultCase(job.plan, job.step, job.index, job.call, ends.get(job.plan.stack) as Snapshot);
         options.onCase?.(result);
         return result;
     });
-    return { stack: plan.stack, nodes: plan.nodes.length, steps, cases };
+    return { plans: plans.map((p) => ({ stack: p.stack, nodes: p.nodes.length })), steps, cases };
 }

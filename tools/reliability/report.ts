@@ -53,7 +53,7 @@ export function renderFaults(m: FaultMatrix): string {
     const known = m.cases.filter((c) => !c.converged && knownFinding(c, c.kind) !== undefined);
     const unknown = m.cases.filter((c) => !c.converged && knownFinding(c, c.kind) === undefined);
     const byStep = m.steps.map((s) => {
-        const cases = m.cases.filter((c) => c.step === s.step);
+        const cases = m.cases.filter((c) => c.stack === s.stack && c.step === s.step);
         const count = (pred: (c: (typeof cases)[number]) => boolean): number => cases.filter(pred).length;
         const outcome =
             s.sameAs !== undefined
@@ -61,13 +61,15 @@ export function renderFaults(m: FaultMatrix): string {
                 : s.calls.length === 0
                   ? "no stub call (real tools only: it writes or reads files)"
                   : `${count((c) => c.outcome === "failed" && c.converged)} failed → converged, ${count((c) => c.outcome === "tolerated" && c.converged)} tolerated → converged, ${count((c) => !c.converged)} did not converge`;
-        return `| ${s.step} | ${s.node} | ${s.calls.length} | ${s.sameAs !== undefined ? 0 : cases.length} | ${outcome} |`;
+        return `| ${s.stack} | ${s.step} | ${s.node} | ${s.calls.length} | ${s.sameAs !== undefined ? 0 : cases.length} | ${outcome} |`;
     });
     return [
         "## Fault matrix",
         "",
-        `Stack \`${m.stack}\` with ${m.nodes} nodes (one control plane, one worker), executed on simulated hosts from the ` +
-            "program's own plan (tests/host/plan-run.ts). For every command step, each stub call of its clean run fails in " +
+        `Plans ${m.plans.map((p) => `\`${p.stack}\` (${p.nodes} nodes)`).join(" and ")}: the dev stack with one control plane and ` +
+            "one worker, then the ha stack (kube-vip, two control planes, one worker) for the steps the first did not " +
+            "cover, executed on simulated hosts from the program's own plan (tests/host/plan-run.ts). For every command " +
+            "step, each stub call of its clean run fails in " +
             "turn (the tool exits non-zero the way the real one fails, read-only calls included), then the failed step and " +
             "every later one run again, as the next `pulumi up` would (a step that handled the failure and succeeded is not " +
             "re-run). Converged = the end state (files, stub state, the cluster, on every host) equals a clean run's, " +
@@ -76,8 +78,8 @@ export function renderFaults(m: FaultMatrix): string {
         `${m.cases.length} faults injected: ${converged} converged, ${known.length} known findings (below), ` +
             `${unknown.length} unexplained.`,
         "",
-        "| step | host | calls | faults | outcome |",
-        "| --- | --- | ---: | ---: | --- |",
+        "| stack | step | host | calls | faults | outcome |",
+        "| --- | --- | --- | ---: | ---: | --- |",
         ...byStep,
         "",
         "### Findings",
@@ -86,15 +88,15 @@ export function renderFaults(m: FaultMatrix): string {
             ? ["None: every fault converged."]
             : [...known, ...unknown].map(
                   (c) =>
-                      `- **${c.step}, call ${c.index} (${code(c.call)}) ${c.outcome}** and did not converge: ` +
+                      `- **${c.stack}/${c.step}, call ${c.index} (${code(c.call)}) ${c.outcome}** and did not converge: ` +
                       `${knownFinding(c, c.kind) ?? "UNEXPLAINED"}. Observed: ${c.detail ?? ""}`,
               )),
         "",
         "### Every case",
         "",
-        "| step | # | failed call | mutating | step outcome | converged |",
-        "| --- | ---: | --- | :---: | --- | :---: |",
-        ...m.cases.map((c) => `| ${c.step} | ${c.index} | ${cell(code(c.call))} | ${c.mutating ? "yes" : "no"} | ${c.outcome} | ${c.converged ? "yes" : "**no**"} |`),
+        "| stack | step | # | failed call | mutating | step outcome | converged |",
+        "| --- | --- | ---: | --- | :---: | --- | :---: |",
+        ...m.cases.map((c) => `| ${c.stack} | ${c.step} | ${c.index} | ${cell(code(c.call))} | ${c.mutating ? "yes" : "no"} | ${c.outcome} | ${c.converged ? "yes" : "**no**"} |`),
         "",
     ].join("\n");
 }
