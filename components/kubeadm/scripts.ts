@@ -95,6 +95,8 @@ run_kubeadm() {
 
 /** How long a step on the primary waits for the API server behind the endpoint to answer again. */
 export const API_WAIT_SECONDS = 120;
+/** The header variable API_RETRY reads (every script that includes it sets it). */
+export const API_WAIT_VAR: Readonly<Record<string, string>> = { API_WAIT: String(API_WAIT_SECONDS) };
 
 /**
  * Shell for steps that talk to the cluster through the admin kubeconfig, which points at `controlPlaneEndpoint`. The
@@ -667,7 +669,7 @@ export function initScript(input: InitScriptInput): string {
             SCHEDULABLE: String(input.schedulableControlPlane),
             ENDPOINT: input.controlPlaneEndpoint,
             ...vip.vars,
-            ...(input.kubeVip ? { API_WAIT: String(API_WAIT_SECONDS), KUBE_VIP_SETTLE: String(KUBE_VIP_SETTLE_SECONDS) } : {}),
+            ...(input.kubeVip ? { ...API_WAIT_VAR, KUBE_VIP_SETTLE: String(KUBE_VIP_SETTLE_SECONDS) } : {}),
         },
         // Read-only checks first: nothing changes on a cluster that is refused.
         whenDone: `refuse_cluster_drift\nrefuse_kube_proxy${switchToAdmin}\nreconcile_control_plane_taint`,
@@ -716,10 +718,10 @@ esac
 /**
  * ensure-token (runs on the control plane right before a worker joins): reads the bootstrap token, the joining
  * node's name and machine-id from stdin; refuses a machine-id another node already has; creates the token with a
- * short TTL unless it is already valid. Does nothing when the node is already a member.
+ * short TTL unless it is already valid. Does nothing when the node is already a Ready member.
  */
 export function ensureTokenScript(): string {
-    return `${header("ensure-token", { TTL: JOIN_TOKEN_TTL, API_WAIT: String(API_WAIT_SECONDS) })}${API_RETRY}${NODE_JOINED}
+    return `${header("ensure-token", { TTL: JOIN_TOKEN_TTL, ...API_WAIT_VAR })}${API_RETRY}${NODE_JOINED}
 token="" node="" machine_id=""
 IFS= read -r token || true
 IFS= read -r node || true
@@ -813,10 +815,10 @@ export function joinScript(input: JoinScriptInput = {}): string {
  * upload-certs (runs on the primary control plane right before another control plane joins): uploads the
  * control-plane certificates again (\`kubeadm init phase upload-certs\`), because kubeadm deletes the uploaded ones
  * two hours after init. The certificate key comes from the staged init config (written through secret stdin), never
- * from a command line. stdin names the joining node; nothing happens when it is already a member.
+ * from a command line. stdin names the joining node; nothing happens when it is already a Ready member.
  */
 export function uploadCertsScript(): string {
-    return `${header("upload-certs", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml`, API_WAIT: String(API_WAIT_SECONDS) })}${RUN_KUBEADM}${API_RETRY}${NODE_JOINED}
+    return `${header("upload-certs", { CONFIG: `${STAGING_DIR}/kubeadm-init.yaml`, ...API_WAIT_VAR })}${RUN_KUBEADM}${API_RETRY}${NODE_JOINED}
 node=""
 IFS= read -r node || true
 [ -n "$node" ] || die "stdin did not name the joining control plane"
@@ -913,7 +915,7 @@ remove_etcd_member() {
 }
 `
         : "";
-    return `${header("leave", { NODE: input.nodeName, DRAIN_TIMEOUT: input.drainTimeout ?? DRAIN_TIMEOUT, API_WAIT: String(API_WAIT_SECONDS) })}${API_RETRY}${etcd}
+    return `${header("leave", { NODE: input.nodeName, DRAIN_TIMEOUT: input.drainTimeout ?? DRAIN_TIMEOUT, ...API_WAIT_VAR })}${API_RETRY}${etcd}
 if [ ! -f /etc/kubernetes/admin.conf ]; then
   log "this control plane has no /etc/kubernetes/admin.conf (the cluster is gone): nothing to drain or delete for $NODE"
   exit 0

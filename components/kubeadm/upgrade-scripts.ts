@@ -23,7 +23,7 @@ import { SNAPSHOT_TOOL } from "../etcd/scripts";
 // DRAIN_TIMEOUT: shared with the leave step; in an upgrade the node stays cordoned when it runs out, a re-run drains again.
 import {
     API_RETRY,
-    API_WAIT_SECONDS,
+    API_WAIT_VAR,
     DRAIN_TIMEOUT,
     K8S_PACKAGES,
     k8sRepoVars,
@@ -39,8 +39,6 @@ export const NODE_READY_TIMEOUT = "5m";
 export const UPGRADE_ANNOTATION = "homelab.dev/cordoned-for-upgrade";
 /** Marker of a kubelet whose package moved but which has not been restarted yet. */
 export const KUBELET_RESTART_PENDING = "/var/lib/homelab/kubelet-restart-pending";
-/** The API_WAIT variable of the scripts that use API_RETRY. */
-const API_WAIT = String(API_WAIT_SECONDS);
 /** First minor whose kubeadm takes `--skip-phases=addon/kube-proxy` on `upgrade apply`/`upgrade node` (kubernetes#126032, #127242). */
 export const SKIP_PHASES_MIN_MINOR = 32;
 
@@ -145,7 +143,7 @@ export interface UpgradeSnapshotInput {
  * upgrade is pending).
  */
 export function upgradeSnapshotScript(input: UpgradeSnapshotInput): string {
-    return `${header("upgrade-snapshot", { K8S_VERSION: input.kubernetesVersion, SNAPSHOT_TOOL, API_WAIT })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}
+    return `${header("upgrade-snapshot", { K8S_VERSION: input.kubernetesVersion, SNAPSHOT_TOOL, ...API_WAIT_VAR })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}
 cluster=$(cluster_version)
 check_version_step "$cluster" "$K8S_VERSION" "the cluster"
 nodes=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion}{"\\n"}{end}') \\
@@ -218,7 +216,7 @@ fi`;
         ...k8sRepoVars(input.kubernetesVersion),
         NODE: input.nodeName,
         ...(controlPlane
-            ? { DRAIN: String(input.drain), DRAIN_TIMEOUT, READY_TIMEOUT: NODE_READY_TIMEOUT, UPGRADE_ANNOTATION, API_WAIT }
+            ? { DRAIN: String(input.drain), DRAIN_TIMEOUT, READY_TIMEOUT: NODE_READY_TIMEOUT, UPGRADE_ANNOTATION, ...API_WAIT_VAR }
             : {}),
         RESTART_PENDING: KUBELET_RESTART_PENDING,
         LOG_DIR: "/var/log/homelab",
@@ -296,7 +294,7 @@ export function upgradeWorkerScript(input: UpgradeWorkerInput): string {
         DRAIN_TIMEOUT,
         READY_TIMEOUT: NODE_READY_TIMEOUT,
         UPGRADE_ANNOTATION,
-        API_WAIT,
+        ...API_WAIT_VAR,
     })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${NODE_MAINTENANCE}
 action=\${1:-} node=\${2:-}
 [ -n "$node" ] || die "usage: upgrade-worker.sh drain|uncordon NODE"
@@ -325,7 +323,7 @@ esac
  * run the target version, and kube-proxy did not come back.
  */
 export function upgradeVerifyScript(input: UpgradeSnapshotInput): string {
-    return `${header("upgrade-verify", { K8S_VERSION: input.kubernetesVersion, API_WAIT })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${KUBE_PROXY_GUARD}${KUBE_PROXY_AFTER_UPGRADE}
+    return `${header("upgrade-verify", { K8S_VERSION: input.kubernetesVersion, ...API_WAIT_VAR })}${YAML_VALUE}${VERSION_STEP}${CLUSTER_QUERIES}${KUBE_PROXY_GUARD}${KUBE_PROXY_AFTER_UPGRADE}
 refuse_kube_proxy_after_upgrade
 cluster=$(cluster_version)
 [ "\${cluster#v}" = "$K8S_VERSION" ] || die "the cluster runs \${cluster#v}, not $K8S_VERSION, after the upgrade steps: run pulumi up again"
