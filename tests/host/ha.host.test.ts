@@ -33,6 +33,7 @@ import {
     type SimHostOptions,
 } from "./harness";
 import { snapshotInstallScript, snapshotToolScript } from "../../components/etcd";
+import { API_WAIT_SECONDS, KUBE_VIP_SETTLE_SECONDS } from "../../components/kubeadm/scripts";
 
 const MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml";
 const SNAPSHOT_DIR = "/var/lib/homelab/etcd-snapshots";
@@ -150,7 +151,7 @@ describe("HA control plane", { concurrency: 2 }, () => {
             assert.deepEqual((await cp1.mutatingCalls()).filter((c) => c.tool === "kubeadm"), [], "no second init");
             // The switch restarts kube-vip: init waits until the kubelet has done so and the VIP answers again.
             const lines = (await cp1.calls()).map((c) => c.line);
-            const settle = lines.indexOf("sleep 25");
+            const settle = lines.indexOf(`sleep ${KUBE_VIP_SETTLE_SECONDS}`);
             assert.ok(settle >= 0, lines.join("\n"));
             assert.equal(lines[settle + 1], "kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw=/readyz");
             await cp1.clearCalls();
@@ -254,8 +255,11 @@ describe("HA control plane", { concurrency: 2 }, () => {
             await cp1.clearCalls();
             const failed = await cp1.runStaged("upload-certs.sh", [], { stdin: "cp2\n" });
             assert.notEqual(failed.status, 0);
-            assert.match(failed.stderr, /the API server behind \/etc\/kubernetes\/admin\.conf did not answer within 120s \(kubectl --kubeconfig \/etc\/kubernetes\/admin\.conf get --raw=\/readyz\)/);
-            assert.equal(await waits(cp1), 60, "2 s at a time, 120 s in all");
+            assert.match(
+                failed.stderr,
+                new RegExp(`the API server behind /etc/kubernetes/admin\\.conf did not answer within ${API_WAIT_SECONDS}s \\(kubectl --kubeconfig /etc/kubernetes/admin\\.conf get --raw=/readyz\\)`),
+            );
+            assert.equal(await waits(cp1), API_WAIT_SECONDS / 2, "2 s at a time, API_WAIT_SECONDS in all");
             assert.deepEqual(await cp1.mutatingCalls(), []);
         });
     });

@@ -392,6 +392,17 @@ describe("etcd snapshots", { concurrency: 2 }, () => {
             assert.match(paths[0], /-first\.db$/);
             assert.match(paths[1], /-second\.db$/);
             for (const path of paths) assert.match(await cp.readFile(path), /simulated etcd snapshot of cp1/);
+
+            // Deterministically: while another holder has the lock, a snapshot does not touch the etcd pod.
+            await cp.clearCalls();
+            const held = expectSuccess(
+                await cp.run(
+                    "exec 8>/run/homelab-etcd-snapshot.lock && flock 8 && { homelab-etcd-snapshot held 8>&- >held.out & pid=$!; }; " +
+                        "/bin/sleep 1; echo \"while held: $(cat held.out)\"; exec 8>&-; wait $pid; echo \"after: $(cat held.out)\"",
+                ),
+                "a snapshot behind a held lock",
+            );
+            assert.match(held.stdout, /^while held: \nafter: \/var\/lib\/homelab\/etcd-snapshots\/etcd-\S+-held\.db$/m, held.stderr);
         });
     });
 
